@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Swift 5 language mode: the numeric modules share mutable tensor state across
+// threads deliberately (tensors are handed between workers, never used concurrently),
+// which strict Swift 6 checking cannot express without wrapping every buffer.
+let settings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "Amago",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "amago", targets: ["amago"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: settings),
+        .target(name: "NeuralNet", dependencies: ["Autograd"], swiftSettings: settings),
+        .target(name: "HTTPCore", swiftSettings: settings),
+        .executableTarget(
+            name: "amago",
+            dependencies: [
+                "Autograd", "NeuralNet", "HTTPCore", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: settings),
+        .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport", swiftSettings: settings),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: settings),
+    ]
+)

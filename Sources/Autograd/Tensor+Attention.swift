@@ -1,0 +1,132 @@
+import Foundation
+
+// Causal multi-head scaled-dot-product attention, fused.
+// Shape letters: B batch, L sequence length, H heads, E head width; queries, keys and values
+// are (B, L, H·E) with head h in columns h·E ..< (h+1)·E, so no transposes are needed: each
+// (batch, head) pair is a strided (L, E) matrix handed straight to sgemm.
+
+extension Tensor {
+    /// `softmax(q kᵀ / √E + causal mask) v` for every head; position i attends to j ≤ i.
+    /// - Parameters:
+    ///   - query, key, value: (B, L, H·E)
+    ///   - heads: H
+    /// - Returns: (B, L, H·E)
+    public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int) throws -> Tensor {
+        guard query.rank == 3, key.shape == query.shape, value.shape == query.shape else {
+            throw AutogradError.shapeMismatch(op: "attention", lhs: query.shape, rhs: key.shape == query.shape ? value.shape : key.shape)
+        }
+        let (b, l, width) = (query.shape[0], query.shape[1], query.shape[2])
+        guard heads > 0, width % heads == 0 else {
+            throw AutogradError.invalidArgument(op: "attention", message: "width \(width) is not divisible by \(heads) heads")
+        }
+        let e = width / heads
+        let scale = 1 / Float(e).squareRoot()
+        // Attention probabilities, kept for the backward pass: (B, H, L, L), zero above the diagonal.
+        var probs = [Float](repeating: 0, count: b * heads * l * l)
+        var out = [Float](repeating: 0, count: query.count)
+        query.data.withUnsafeBufferPointer { pq in
+            key.data.withUnsafeBufferPointer { pk in
+                value.data.withUnsafeBufferPointer { pv in
+                    probs.withUnsafeMutableBufferPointer { pp in
+                        out.withUnsafeMutableBufferPointer { po in
+                            for bi in 0..<b {
+                                for h in 0..<heads {
+                                    let base = bi * l * width + h * e
+                                    let p = pp.baseAddress! + (bi * heads + h) * l * l
+                                    // S = q kᵀ · scale   (L, L)
+                                    BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e, alpha: scale,
+                                              a: pq.baseAddress! + base, lda: width, b: pk.baseAddress! + base, ldb: width,
+                                              c: p, ldc: l)
+                                    causalSoftmaxInPlace(p, l)
+                                    // O = P v   (L, E)
+                                    BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l,
+                                              a: p, lda: l, b: pv.baseAddress! + base, ldb: width,
+                                              c: po.baseAddress! + base, ldc: width)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(unchecked: query.shape, data: out).record([query, key, value]) { y in
+            attentionBackward(query, key, value, y, probs: probs, heads: heads, scale: scale)
+        }
+    }
+
+    /// Softmax of each row i of the (L, L) score matrix over columns 0...i; columns above the
+    /// diagonal become 0.
+    @inline(__always)
+    static func causalSoftmaxInPlace(_ s: UnsafeMutablePointer<Float>, _ l: Int) {
+        for i in 0..<l {
+            let row = s + i * l
+            var m = -Float.infinity
+            for j in 0...i { m = Swift.max(m, row[j]) }
+            var total: Float = 0
+            for j in 0...i { let v = Foundation.exp(row[j] - m); row[j] = v; total += v }
+            let inv = 1 / total
+            for j in 0...i { row[j] *= inv }
+            for j in (i + 1)..<Swift.max(l, i + 1) { row[j] = 0 }
+        }
+    }
+
+    /// Per (batch, head): dP = dO vᵀ, dV = Pᵀ dO, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+    /// dQ = scale · dS k, dK = scale · dSᵀ q.
+    static func attentionBackward(_ query: Tensor, _ key: Tensor, _ value: Tensor, _ y: Tensor,
+                                  probs: [Float], heads: Int, scale: Float) {
+        let (b, l, width) = (query.shape[0], query.shape[1], query.shape[2])
+        let e = width / heads
+        var dq = [Float](repeating: 0, count: query.count)
+        var dk = [Float](repeating: 0, count: key.count)
+        var dv = [Float](repeating: 0, count: value.count)
+        var ds = [Float](repeating: 0, count: l * l)
+        y.grad!.withUnsafeBufferPointer { pg in
+            query.data.withUnsafeBufferPointer { pq in
+                key.data.withUnsafeBufferPointer { pk in
+                    value.data.withUnsafeBufferPointer { pv in
+                        probs.withUnsafeBufferPointer { pp in
+                            dq.withUnsafeMutableBufferPointer { pdq in
+                                dk.withUnsafeMutableBufferPointer { pdk in
+                                    dv.withUnsafeMutableBufferPointer { pdv in
+                                        ds.withUnsafeMutableBufferPointer { pds in
+                                            let s = pds.baseAddress!
+                                            for bi in 0..<b {
+                                                for h in 0..<heads {
+                                                    let base = bi * l * width + h * e
+                                                    let p = pp.baseAddress! + (bi * heads + h) * l * l
+                                                    let g = pg.baseAddress! + base
+                                                    BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l,
+                                                              a: p, lda: l, b: g, ldb: width,
+                                                              c: pdv.baseAddress! + base, ldc: width)
+                                                    BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e,
+                                                              a: g, lda: width, b: pv.baseAddress! + base, ldb: width,
+                                                              c: s, ldc: l)
+                                                    for i in 0..<l {
+                                                        let pr = p + i * l, sr = s + i * l
+                                                        var dot: Float = 0
+                                                        for j in 0...i { dot += pr[j] * sr[j] }
+                                                        for j in 0...i { sr[j] = pr[j] * (sr[j] - dot) }
+                                                        for j in (i + 1)..<Swift.max(l, i + 1) { sr[j] = 0 }
+                                                    }
+                                                    BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l, alpha: scale,
+                                                              a: s, lda: l, b: pk.baseAddress! + base, ldb: width,
+                                                              c: pdq.baseAddress! + base, ldc: width)
+                                                    BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l, alpha: scale,
+                                                              a: s, lda: l, b: pq.baseAddress! + base, ldb: width,
+                                                              c: pdk.baseAddress! + base, ldc: width)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        query.accumulateGrad(dq)
+        key.accumulateGrad(dk)
+        value.accumulateGrad(dv)
+    }
+}

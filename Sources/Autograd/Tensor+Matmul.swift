@@ -1,0 +1,142 @@
+// Matrix products. Shape letters: M, N, K matrix extents; batch axes lead.
+
+extension Tensor {
+    /// The matrix product `op(self) · op(other)` over the last two axes.
+    ///
+    /// Both operands may be 2-D, or `self` may carry leading batch axes: with a 2-D `other`
+    /// the batch is folded into one product; with equal leading axes each batch item is
+    /// multiplied separately. `transposingA`/`transposingB` transpose the last two axes of
+    /// `self`/`other` without copying.
+    public func matmul(_ other: Tensor, transposingA: Bool = false, transposingB: Bool = false) throws -> Tensor {
+        let a = self, b = other
+        guard a.rank >= 2, b.rank >= 2 else {
+            throw AutogradError.shapeMismatch(op: "matmul", lhs: a.shape, rhs: b.shape)
+        }
+        let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        let (m, k) = transposingA ? (ac, ar) : (ar, ac)
+        let (kb, n) = transposingB ? (bc, br) : (br, bc)
+        let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
+        guard k == kb, bBatch.isEmpty || aBatch == bBatch else {
+            throw AutogradError.shapeMismatch(op: "matmul", lhs: a.shape, rhs: b.shape)
+        }
+        // A 2-D right operand with an untransposed left one folds all batch rows into one call.
+        let folds = bBatch.isEmpty && !transposingA
+        let batches = folds ? 1 : aBatch.product
+        let rows = folds ? aBatch.product * m : m
+        let bStride = bBatch.isEmpty ? 0 : k * n
+        var out = [Float](repeating: 0, count: aBatch.product * m * n)
+        a.data.withUnsafeBufferPointer { pa in
+            b.data.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { pc in
+                    for i in 0..<batches {
+                        BLAS.gemm(
+                            transposeA: transposingA, transposeB: transposingB, m: rows, n: n, k: k,
+                            a: pa.baseAddress! + i * rows * k, b: pb.baseAddress! + i * bStride,
+                            c: pc.baseAddress! + i * rows * n)
+                    }
+                }
+            }
+        }
+        let result = Tensor(unchecked: aBatch + [m, n], data: out)
+        return result.record([a, b]) { y in
+            y.grad!.withUnsafeBufferPointer { pg in
+                let g = pg.baseAddress!
+                a.data.withUnsafeBufferPointer { pa in
+                    b.data.withUnsafeBufferPointer { pb in
+                        let pa = pa.baseAddress!, pb = pb.baseAddress!
+                        if a.requiresGrad {
+                            a.withGradBuffer { da in
+                                for i in 0..<batches {
+                                    let gi = g + i * rows * n, bi = pb + i * bStride, dai = da + i * rows * k
+                                    if transposingA {  // dA (k, m) = op(B) · dCᵀ
+                                        BLAS.gemm(transposeA: transposingB, transposeB: true, m: k, n: rows, k: n,
+                                                  a: bi, b: gi, beta: 1, c: dai)
+                                    } else {  // dA (m, k) = dC · op(B)ᵀ
+                                        BLAS.gemm(transposeA: false, transposeB: !transposingB, m: rows, n: k, k: n,
+                                                  a: gi, b: bi, beta: 1, c: dai)
+                                    }
+                                }
+                            }
+                        }
+                        if b.requiresGrad {
+                            b.withGradBuffer { db in
+                                for i in 0..<batches {
+                                    let gi = g + i * rows * n, ai = pa + i * rows * k, dbi = db + i * bStride
+                                    if transposingB {  // dB (n, k) = dCᵀ · op(A)
+                                        BLAS.gemm(transposeA: true, transposeB: transposingA, m: n, n: k, k: rows,
+                                                  a: gi, b: ai, beta: 1, c: dbi)
+                                    } else {  // dB (k, n) = op(A)ᵀ · dC
+                                        BLAS.gemm(transposeA: !transposingA, transposeB: false, m: k, n: n, k: rows,
+                                                  a: ai, b: gi, beta: 1, c: dbi)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The affine map `self · weightᵀ + bias` over the last axis (PyTorch's `F.linear`).
+    /// - Parameters:
+    ///   - weight: (out, in)
+    ///   - bias: (out), optional
+    /// - Returns: `self`'s shape with the last axis `in` replaced by `out`.
+    public func linear(weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        let x = self
+        guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
+            throw AutogradError.shapeMismatch(op: "linear", lhs: x.shape, rhs: weight.shape)
+        }
+        let (nOut, nIn) = (weight.shape[0], weight.shape[1])
+        if let bias, bias.shape != [nOut] {
+            throw AutogradError.shapeMismatch(op: "linear bias", lhs: weight.shape, rhs: bias.shape)
+        }
+        let rows = x.count / Swift.max(nIn, 1)
+        var out = [Float](repeating: 0, count: rows * nOut)
+        out.withUnsafeMutableBufferPointer { py in
+            if let bias {
+                bias.data.withUnsafeBufferPointer { pb in
+                    for r in 0..<rows { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
+                }
+            }
+            x.data.withUnsafeBufferPointer { px in
+                weight.data.withUnsafeBufferPointer { pw in
+                    BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: nOut, k: nIn,
+                              a: px.baseAddress!, b: pw.baseAddress!, beta: bias == nil ? 0 : 1, c: py.baseAddress!)
+                }
+            }
+        }
+        let result = Tensor(unchecked: Array(x.shape.dropLast()) + [nOut], data: out)
+        return result.record([x, weight] + (bias.map { [$0] } ?? [])) { y in
+            y.grad!.withUnsafeBufferPointer { pg in
+                let g = pg.baseAddress!
+                if x.requiresGrad {  // dX (rows, in) += dY · W
+                    weight.data.withUnsafeBufferPointer { pw in
+                        x.withGradBuffer { dx in
+                            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: nIn, k: nOut,
+                                      a: g, b: pw.baseAddress!, beta: 1, c: dx)
+                        }
+                    }
+                }
+                if weight.requiresGrad {  // dW (out, in) += dYᵀ · X
+                    x.data.withUnsafeBufferPointer { px in
+                        weight.withGradBuffer { dw in
+                            BLAS.gemm(transposeA: true, transposeB: false, m: nOut, n: nIn, k: rows,
+                                      a: g, b: px.baseAddress!, beta: 1, c: dw)
+                        }
+                    }
+                }
+                if let bias, bias.requiresGrad {  // db += Σ_rows dY
+                    bias.withGradBuffer { db in
+                        for r in 0..<rows {
+                            let gr = g + r * nOut
+                            for j in 0..<nOut { db[j] += gr[j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+// Softmax, log-softmax and cross-entropy against soft labels, along the last axis.
+// Shape letters: R rows (all leading axes), N the last axis.
+
+extension Tensor {
+    /// Row-wise softmax of `x` (R, N) into `y`, computed stably.
+    @inline(__always)
+    static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+        for r in 0..<rows {
+            let xr = x + r * n, yr = y + r * n
+            var m = -Float.infinity
+            for i in 0..<n { m = Swift.max(m, xr[i]) }
+            var total: Float = 0
+            for i in 0..<n { let e = Foundation.exp(xr[i] - m); yr[i] = e; total += e }
+            let inv = 1 / total
+            for i in 0..<n { yr[i] *= inv }
+        }
+    }
+
+    private var lastAxis: Int { shape.last ?? 1 }
+
+    /// Softmax over the last axis.
+    public func softmax() -> Tensor {
+        let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
+        var out = [Float](repeating: 0, count: count)
+        x.data.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { py in Tensor.softmaxRows(px.baseAddress!, py.baseAddress!, rows: rows, n: n) }
+        }
+        return Tensor(unchecked: shape, data: out).record([x]) { y in
+            // dx = y ⊙ (g − Σ g·y)
+            y.grad!.withUnsafeBufferPointer { g in
+                y.data.withUnsafeBufferPointer { py in
+                    x.withGradBuffer { dx in
+                        for r in 0..<rows {
+                            var dot: Float = 0
+                            for i in 0..<n { dot += g[r * n + i] * py[r * n + i] }
+                            for i in 0..<n { dx[r * n + i] += py[r * n + i] * (g[r * n + i] - dot) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ln softmax over the last axis.
+    public func logSoftmax() -> Tensor {
+        let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
+        var out = [Float](repeating: 0, count: count)
+        x.data.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { py in
+                for r in 0..<rows {
+                    var m = -Float.infinity
+                    for i in 0..<n { m = Swift.max(m, px[r * n + i]) }
+                    var total: Float = 0
+                    for i in 0..<n { total += Foundation.exp(px[r * n + i] - m) }
+                    let lse = m + Foundation.log(total)
+                    for i in 0..<n { py[r * n + i] = px[r * n + i] - lse }
+                }
+            }
+        }
+        return Tensor(unchecked: shape, data: out).record([x]) { y in
+            // dx = g − softmax · Σ g
+            y.grad!.withUnsafeBufferPointer { g in
+                y.data.withUnsafeBufferPointer { py in
+                    x.withGradBuffer { dx in
+                        for r in 0..<rows {
+                            var total: Float = 0
+                            for i in 0..<n { total += g[r * n + i] }
+                            for i in 0..<n { dx[r * n + i] += g[r * n + i] - Foundation.exp(py[r * n + i]) * total }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cross-entropy of the logits `self` (…, N) against soft labels (…, N):
+    /// `−Σ_i label_i · ln softmax(self)_i` for each row, shape (…). Gradients flow to both.
+    public func crossEntropy(softLabels labels: Tensor) throws -> Tensor {
+        guard labels.shape == shape, rank >= 1 else {
+            throw AutogradError.shapeMismatch(op: "crossEntropy", lhs: shape, rhs: labels.shape)
+        }
+        let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
+        var logp = [Float](repeating: 0, count: count)
+        var loss = [Float](repeating: 0, count: rows)
+        x.data.withUnsafeBufferPointer { px in
+            labels.data.withUnsafeBufferPointer { pl in
+                for r in 0..<rows {
+                    var m = -Float.infinity
+                    for i in 0..<n { m = Swift.max(m, px[r * n + i]) }
+                    var total: Float = 0
+                    for i in 0..<n { total += Foundation.exp(px[r * n + i] - m) }
+                    let lse = m + Foundation.log(total)
+                    var l: Float = 0
+                    for i in 0..<n {
+                        logp[r * n + i] = px[r * n + i] - lse
+                        l -= pl[r * n + i] * logp[r * n + i]
+                    }
+                    loss[r] = l
+                }
+            }
+        }
+        return Tensor(unchecked: Array(shape.dropLast()), data: loss).record([x, labels]) { y in
+            y.grad!.withUnsafeBufferPointer { g in
+                logp.withUnsafeBufferPointer { lp in
+                    labels.data.withUnsafeBufferPointer { pl in
+                        if x.requiresGrad {  // dx = g · (softmax · Σ label − label)
+                            x.withGradBuffer { dx in
+                                for r in 0..<rows {
+                                    var mass: Float = 0
+                                    for i in 0..<n { mass += pl[r * n + i] }
+                                    for i in 0..<n {
+                                        dx[r * n + i] += g[r] * (Foundation.exp(lp[r * n + i]) * mass - pl[r * n + i])
+                                    }
+                                }
+                            }
+                        }
+                        if labels.requiresGrad {  // dlabel = −g · ln softmax
+                            labels.withGradBuffer { dl in
+                                for r in 0..<rows { for i in 0..<n { dl[r * n + i] -= g[r] * lp[r * n + i] } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// `amago bench …`: measured figures, one subcommand per component.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks; each prints a table, or one JSON object with --json.",
+        subcommands: [BenchEngine.self])
+}
