@@ -6,12 +6,13 @@ import Foundation
 // (batch, head) pair is a strided (L, E) matrix handed straight to sgemm.
 
 extension Tensor {
-    /// `softmax(q kᵀ / √E + causal mask) v` for every head; position i attends to j ≤ i.
+    /// `softmax(q kᵀ / √E + causal mask) v` for every head; position i attends to j ≤ i, and
+    /// with a `window` W only to i − W < j ≤ i (what a key/value cache of W tokens sees).
     /// - Parameters:
     ///   - query, key, value: (B, L, H·E)
     ///   - heads: H
     /// - Returns: (B, L, H·E)
-    public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int) throws -> Tensor {
+    public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, window: Int? = nil) throws -> Tensor {
         guard query.rank == 3, key.shape == query.shape, value.shape == query.shape else {
             throw AutogradError.shapeMismatch(op: "attention", lhs: query.shape, rhs: key.shape == query.shape ? value.shape : key.shape)
         }
@@ -19,6 +20,10 @@ extension Tensor {
         guard heads > 0, width % heads == 0 else {
             throw AutogradError.invalidArgument(op: "attention", message: "width \(width) is not divisible by \(heads) heads")
         }
+        if let window, window < 1 {
+            throw AutogradError.invalidArgument(op: "attention", message: "window \(window) must be at least 1")
+        }
+        let reach = window ?? l
         let e = width / heads
         let scale = 1 / Float(e).squareRoot()
         // Attention probabilities, kept for the backward pass: (B, H, L, L), zero above the diagonal.
@@ -37,7 +42,7 @@ extension Tensor {
                                     BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e, alpha: scale,
                                               a: pq.baseAddress! + base, lda: width, b: pk.baseAddress! + base, ldb: width,
                                               c: p, ldc: l)
-                                    causalSoftmaxInPlace(p, l)
+                                    causalSoftmaxInPlace(p, l, window: reach)
                                     // O = P v   (L, E)
                                     BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l,
                                               a: p, lda: l, b: pv.baseAddress! + base, ldb: width,
@@ -54,18 +59,20 @@ extension Tensor {
         }
     }
 
-    /// Softmax of each row i of the (L, L) score matrix over columns 0...i; columns above the
-    /// diagonal become 0.
+    /// Softmax of each row i of the (L, L) score matrix over columns i − window < j ≤ i; the
+    /// other columns become 0.
     @inline(__always)
-    static func causalSoftmaxInPlace(_ s: UnsafeMutablePointer<Float>, _ l: Int) {
+    static func causalSoftmaxInPlace(_ s: UnsafeMutablePointer<Float>, _ l: Int, window: Int) {
         for i in 0..<l {
             let row = s + i * l
+            let first = Swift.max(0, i - window + 1)
             var m = -Float.infinity
-            for j in 0...i { m = Swift.max(m, row[j]) }
+            for j in first...i { m = Swift.max(m, row[j]) }
             var total: Float = 0
-            for j in 0...i { let v = Foundation.exp(row[j] - m); row[j] = v; total += v }
+            for j in first...i { let v = Foundation.exp(row[j] - m); row[j] = v; total += v }
             let inv = 1 / total
-            for j in 0...i { row[j] *= inv }
+            for j in first...i { row[j] *= inv }
+            for j in 0..<first { row[j] = 0 }
             for j in (i + 1)..<Swift.max(l, i + 1) { row[j] = 0 }
         }
     }

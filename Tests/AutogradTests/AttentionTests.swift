@@ -5,19 +5,20 @@ import TestSupport
 
 @Suite struct AttentionTests {
     /// Attention computed position by position with plain loops.
-    func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> [Float] {
+    func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, window: Int = .max) -> [Float] {
         let (b, l, w) = (q.shape[0], q.shape[1], q.shape[2])
         let e = w / heads
         var out = [Float](repeating: 0, count: q.count)
         for n in 0..<b { for h in 0..<heads { for i in 0..<l {
-            var scores = (0...i).map { j in
+            let first = Swift.max(0, i - window + 1)
+            var scores = (first...i).map { j in
                 (0..<e).reduce(Float(0)) { $0 + q.data[(n * l + i) * w + h * e + $1] * k.data[(n * l + j) * w + h * e + $1] } / Float(e).squareRoot()
             }
             let m = scores.max()!
             scores = scores.map { Foundation.exp($0 - m) }
             let total = scores.reduce(0, +)
-            for j in 0...i { for c in 0..<e {
-                out[(n * l + i) * w + h * e + c] += scores[j] / total * v.data[(n * l + j) * w + h * e + c]
+            for j in first...i { for c in 0..<e {
+                out[(n * l + i) * w + h * e + c] += scores[j - first] / total * v.data[(n * l + j) * w + h * e + c]
             } }
         } } }
         return out
@@ -27,6 +28,9 @@ import TestSupport
         let q = randomTensor([2, 7, 12], seed: 1), k = randomTensor([2, 7, 12], seed: 2), v = randomTensor([2, 7, 12], seed: 3)
         let y = try Tensor.causalAttention(query: q, key: k, value: v, heads: 3)
         #expect(maxRelativeDifference(y.data, naiveAttention(q, k, v, heads: 3)) < 1e-5)
+        let windowed = try Tensor.causalAttention(query: q, key: k, value: v, heads: 3, window: 3)
+        #expect(maxRelativeDifference(windowed.data, naiveAttention(q, k, v, heads: 3, window: 3)) < 1e-5)
+        #expect(windowed.data != y.data)
     }
 
     @Test func attention_isCausal() throws {

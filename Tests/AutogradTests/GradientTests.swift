@@ -113,6 +113,7 @@ import TestSupport
     @Test func causalAttention() throws {
         let q = randomTensor([2, 5, 8], seed: 1), k = randomTensor([2, 5, 8], seed: 2), v = randomTensor([2, 5, 8], seed: 3)
         try expectGradients([q, k, v]) { try Tensor.causalAttention(query: $0[0], key: $0[1], value: $0[2], heads: 2) }
+        try expectGradients([q, k, v]) { try Tensor.causalAttention(query: $0[0], key: $0[1], value: $0[2], heads: 2, window: 2) }
     }
 
     @Test func shapeOperations() throws {
