@@ -27,4 +27,13 @@ public enum BLAS {
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc ?? n))
     }
+
+    /// `y ← op(A)·x` for a row-major (rows, columns) matrix A.
+    @inline(__always)
+    public static func gemv(transpose: Bool, rows: Int, columns: Int, a: UnsafePointer<Float>,
+                            x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        guard rows > 0, columns > 0 else { return }
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(rows), Int32(columns), 1,
+                    a, Int32(columns), x, 1, 0, y, 1)
+    }
 }

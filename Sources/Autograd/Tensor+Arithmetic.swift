@@ -43,39 +43,41 @@ extension Tensor {
 
     /// Adds each operand's share of the result's gradient, summed over its broadcast axes.
     static func binaryBackward(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ result: Tensor, _ bc: Broadcast) {
-        result.grad!.withUnsafeBufferPointer { pg in
+        let g = result.grad!
+        // Sums and differences pass the gradient through unchanged where nothing was broadcast.
+        if op == .add || op == .sub {
+            if a.requiresGrad, a.shape == bc.shape { a.accumulateGrad(g); if !b.requiresGrad { return } }
+            if b.requiresGrad, b.shape == bc.shape {
+                b.accumulateGrad(op == .add ? g : g.map { -$0 })
+                if !a.requiresGrad || a.shape == bc.shape { return }
+            }
+        }
+        g.withUnsafeBufferPointer { pg in
             a.data.withUnsafeBufferPointer { pa in
                 b.data.withUnsafeBufferPointer { pb in
                     let g = pg.baseAddress!, x = pa.baseAddress!, y = pb.baseAddress!
-                    if a.requiresGrad {
+                    if a.requiresGrad && !(op != .mul && op != .div && a.shape == bc.shape) {
                         a.withGradBuffer { da in
                             bc.forEachRow { o, l, r, n, ls, rs in
-                                for i in 0..<n {
-                                    let gi = g[o + i]
-                                    let d: Float
-                                    switch op {
-                                    case .add, .sub: d = gi
-                                    case .mul: d = gi * y[r + i * rs]
-                                    case .div: d = gi / y[r + i * rs]
-                                    }
-                                    da[l + i * ls] += d
+                                let gi = g + o, di = da + l, yi = y + r
+                                switch op {
+                                case .add, .sub: for i in 0..<n { di[i &* ls] += gi[i] }
+                                case .mul: for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] }
+                                case .div: for i in 0..<n { di[i &* ls] += gi[i] / yi[i &* rs] }
                                 }
                             }
                         }
                     }
-                    if b.requiresGrad {
+                    if b.requiresGrad && !(op != .mul && op != .div && b.shape == bc.shape) {
                         b.withGradBuffer { db in
                             bc.forEachRow { o, l, r, n, ls, rs in
-                                for i in 0..<n {
-                                    let gi = g[o + i]
-                                    let d: Float
-                                    switch op {
-                                    case .add: d = gi
-                                    case .sub: d = -gi
-                                    case .mul: d = gi * x[l + i * ls]
-                                    case .div: let yi = y[r + i * rs]; d = -gi * x[l + i * ls] / (yi * yi)
-                                    }
-                                    db[r + i * rs] += d
+                                let gi = g + o, di = db + r, xi = x + l, yi = y + r
+                                switch op {
+                                case .add: for i in 0..<n { di[i &* rs] += gi[i] }
+                                case .sub: for i in 0..<n { di[i &* rs] -= gi[i] }
+                                case .mul: for i in 0..<n { di[i &* rs] += gi[i] * xi[i &* ls] }
+                                case .div:
+                                    for i in 0..<n { let v = yi[i &* rs]; di[i &* rs] -= gi[i] * xi[i &* ls] / (v * v) }
                                 }
                             }
                         }

@@ -27,8 +27,8 @@ extension Tensor {
         let e = width / heads
         let scale = 1 / Float(e).squareRoot()
         // Attention probabilities, kept for the backward pass: (B, H, L, L), zero above the diagonal.
-        var probs = [Float](repeating: 0, count: b * heads * l * l)
-        var out = [Float](repeating: 0, count: query.count)
+        var probs = uninitializedFloats(b * heads * l * l)
+        var out = uninitializedFloats(query.count)
         query.data.withUnsafeBufferPointer { pq in
             key.data.withUnsafeBufferPointer { pk in
                 value.data.withUnsafeBufferPointer { pv in
@@ -68,8 +68,7 @@ extension Tensor {
             let first = Swift.max(0, i - window + 1)
             var m = -Float.infinity
             for j in first...i { m = Swift.max(m, row[j]) }
-            var total: Float = 0
-            for j in first...i { let v = Foundation.exp(row[j] - m); row[j] = v; total += v }
+            let total = expShifted(row + first, row + first, count: i - first + 1, shift: m)
             let inv = 1 / total
             for j in first...i { row[j] *= inv }
             for j in 0..<first { row[j] = 0 }
@@ -83,10 +82,10 @@ extension Tensor {
                                   probs: [Float], heads: Int, scale: Float) {
         let (b, l, width) = (query.shape[0], query.shape[1], query.shape[2])
         let e = width / heads
-        var dq = [Float](repeating: 0, count: query.count)
-        var dk = [Float](repeating: 0, count: key.count)
-        var dv = [Float](repeating: 0, count: value.count)
-        var ds = [Float](repeating: 0, count: l * l)
+        var dq = uninitializedFloats(query.count)
+        var dk = uninitializedFloats(key.count)
+        var dv = uninitializedFloats(value.count)
+        var ds = uninitializedFloats(l * l)
         y.grad!.withUnsafeBufferPointer { pg in
             query.data.withUnsafeBufferPointer { pq in
                 key.data.withUnsafeBufferPointer { pk in

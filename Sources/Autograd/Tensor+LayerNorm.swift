@@ -16,25 +16,16 @@ extension Tensor {
         }
         let rows = count / Swift.max(d, 1)
         var out = [Float](repeating: 0, count: count)
-        var means = [Float](repeating: 0, count: rows), rstds = [Float](repeating: 0, count: rows)
-        let ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
-        let gv = gain?.data ?? ones, bv = bias?.data ?? zeros
+        // Per row: mean and reciprocal standard deviation, kept for the backward pass.
+        var stats = [Float](repeating: 0, count: 2 * rows)
+        let gv = gain?.data ?? [Float](repeating: 1, count: d), bv = bias?.data ?? [Float](repeating: 0, count: d)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
-                gv.withUnsafeBufferPointer { pg in
-                    bv.withUnsafeBufferPointer { pb in
-                        for r in 0..<rows {
-                            let xr = px.baseAddress! + r * d, yr = py.baseAddress! + r * d
-                            var mean: Float = 0
-                            for i in 0..<d { mean += xr[i] }
-                            mean /= Float(d)
-                            var variance: Float = 0
-                            for i in 0..<d { let c = xr[i] - mean; variance += c * c }
-                            variance /= Float(d)
-                            let rstd = 1 / (variance + epsilon).squareRoot()
-                            for i in 0..<d { yr[i] = (xr[i] - mean) * rstd * pg[i] + pb[i] }
-                            means[r] = mean
-                            rstds[r] = rstd
+                stats.withUnsafeMutableBufferPointer { ps in
+                    gv.withUnsafeBufferPointer { pg in
+                        bv.withUnsafeBufferPointer { pb in
+                            layerNormForward(px.baseAddress!, py.baseAddress!, ps.baseAddress!, pg.baseAddress!,
+                                             pb.baseAddress!, rows: rows, d: d, epsilon: epsilon)
                         }
                     }
                 }
@@ -42,44 +33,74 @@ extension Tensor {
         }
         let inputs = [x] + [gain, bias].compactMap { $0 }
         return Tensor(unchecked: shape, data: out).record(inputs) { y in
-            Tensor.layerNormBackward(x: x, gain: gain, bias: bias, gainValues: gv, y: y, means: means, rstds: rstds, d: d)
-        }
-    }
-
-    /// With x̂ = (x − μ)·r and g the upstream gradient:
-    /// dx = r · (g·γ − mean(g·γ) − x̂ · mean(g·γ·x̂)), dγ = Σ g·x̂, dβ = Σ g.
-    static func layerNormBackward(x: Tensor, gain: Tensor?, bias: Tensor?, gainValues: [Float], y: Tensor,
-                                  means: [Float], rstds: [Float], d: Int) {
-        let rows = means.count
-        var dGain = [Float](repeating: 0, count: d), dBias = [Float](repeating: 0, count: d)
-        var dx = [Float](repeating: 0, count: x.count)
-        y.grad!.withUnsafeBufferPointer { pg in
-            x.data.withUnsafeBufferPointer { px in
-                gainValues.withUnsafeBufferPointer { gamma in
-                    for r in 0..<rows {
-                        let g = pg.baseAddress! + r * d, xr = px.baseAddress! + r * d
-                        let mean = means[r], rstd = rstds[r]
-                        var meanDy: Float = 0, meanDyXhat: Float = 0
-                        for i in 0..<d {
-                            let xhat = (xr[i] - mean) * rstd
-                            let dy = g[i] * gamma[i]
-                            meanDy += dy
-                            meanDyXhat += dy * xhat
-                            dGain[i] += g[i] * xhat
-                            dBias[i] += g[i]
-                        }
-                        meanDy /= Float(d)
-                        meanDyXhat /= Float(d)
-                        for i in 0..<d {
-                            let xhat = (xr[i] - mean) * rstd
-                            dx[r * d + i] = rstd * (g[i] * gamma[i] - meanDy - xhat * meanDyXhat)
+            var dx = [Float](repeating: 0, count: x.count)
+            var dGain = [Float](repeating: 0, count: d), dBias = [Float](repeating: 0, count: d)
+            y.grad!.withUnsafeBufferPointer { pg in
+                x.data.withUnsafeBufferPointer { px in
+                    stats.withUnsafeBufferPointer { ps in
+                        gv.withUnsafeBufferPointer { gamma in
+                            dx.withUnsafeMutableBufferPointer { pdx in
+                                dGain.withUnsafeMutableBufferPointer { pdg in
+                                    dBias.withUnsafeMutableBufferPointer { pdb in
+                                        layerNormBackward(pg.baseAddress!, px.baseAddress!, ps.baseAddress!, gamma.baseAddress!,
+                                                          pdx.baseAddress!, pdg.baseAddress!, pdb.baseAddress!, rows: rows, d: d)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
+            x.accumulateGrad(dx)
+            gain?.accumulateGrad(dGain)
+            bias?.accumulateGrad(dBias)
         }
-        if x.requiresGrad { x.accumulateGrad(dx) }
-        if let gain, gain.requiresGrad { gain.accumulateGrad(dGain) }
-        if let bias, bias.requiresGrad { bias.accumulateGrad(dBias) }
+    }
+}
+
+/// Normalises each of `rows` rows of width `d`; `stats` receives (mean, 1/σ) per row.
+@inline(__always)
+func layerNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>,
+                      _ gain: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, d: Int, epsilon: Float) {
+    let inverseWidth = 1 / Float(d)
+    for r in 0..<rows {
+        let xr = x + r &* d, yr = y + r &* d
+        var sum: Float = 0
+        for i in 0..<d { sum += xr[i] }
+        let mean = sum * inverseWidth
+        var squares: Float = 0
+        for i in 0..<d { let c = xr[i] - mean; squares += c * c }
+        let rstd = 1 / (squares * inverseWidth + epsilon).squareRoot()
+        for i in 0..<d { yr[i] = (xr[i] - mean) * rstd * gain[i] + bias[i] }
+        stats[2 &* r] = mean
+        stats[2 &* r + 1] = rstd
+    }
+}
+
+/// With x̂ = (x − μ)·r and g the upstream gradient:
+/// dx = r · (g·γ − mean(g·γ) − x̂ · mean(g·γ·x̂)), dγ += Σ g·x̂, dβ += Σ g.
+@inline(__always)
+func layerNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ stats: UnsafePointer<Float>,
+                       _ gamma: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                       _ dGain: UnsafeMutablePointer<Float>, _ dBias: UnsafeMutablePointer<Float>, rows: Int, d: Int) {
+    let inverseWidth = 1 / Float(d)
+    for r in 0..<rows {
+        let gr = g + r &* d, xr = x + r &* d, dxr = dx + r &* d
+        let mean = stats[2 &* r], rstd = stats[2 &* r + 1]
+        var meanDy: Float = 0, meanDyXhat: Float = 0
+        for i in 0..<d {
+            let xhat = (xr[i] - mean) * rstd
+            let dy = gr[i] * gamma[i]
+            meanDy += dy
+            meanDyXhat += dy * xhat
+            dGain[i] += gr[i] * xhat
+            dBias[i] += gr[i]
+        }
+        meanDy *= inverseWidth
+        meanDyXhat *= inverseWidth
+        for i in 0..<d {
+            let xhat = (xr[i] - mean) * rstd
+            dxr[i] = rstd * (gr[i] * gamma[i] - meanDy - xhat * meanDyXhat)
+        }
     }
 }

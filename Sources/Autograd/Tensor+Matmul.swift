@@ -1,3 +1,5 @@
+import COpenBLAS
+
 // Matrix products. Shape letters: M, N, K matrix extents; batch axes lead.
 
 extension Tensor {
@@ -25,7 +27,7 @@ extension Tensor {
         let batches = folds ? 1 : aBatch.product
         let rows = folds ? aBatch.product * m : m
         let bStride = bBatch.isEmpty ? 0 : k * n
-        var out = [Float](repeating: 0, count: aBatch.product * m * n)
+        var out = k > 0 ? uninitializedFloats(aBatch.product * m * n) : [Float](repeating: 0, count: aBatch.product * m * n)
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { pc in
@@ -94,7 +96,7 @@ extension Tensor {
             throw AutogradError.shapeMismatch(op: "linear bias", lhs: weight.shape, rhs: bias.shape)
         }
         let rows = x.count / Swift.max(nIn, 1)
-        var out = [Float](repeating: 0, count: rows * nOut)
+        var out = bias != nil || nIn > 0 ? uninitializedFloats(rows * nOut) : [Float](repeating: 0, count: rows * nOut)
         out.withUnsafeMutableBufferPointer { py in
             if let bias {
                 bias.data.withUnsafeBufferPointer { pb in
@@ -134,6 +136,38 @@ extension Tensor {
                             let gr = g + r * nOut
                             for j in 0..<nOut { db[j] += gr[j] }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// `uᵀ · self · v` for a matrix `self` (M, N) and constant vectors u (M), v (N), as a
+    /// rank-0 tensor; the gradient with respect to the matrix is `g · u vᵀ`.
+    public func bilinearForm(left u: [Float], right v: [Float]) throws -> Tensor {
+        guard rank == 2, u.count == shape[0], v.count == shape[1] else {
+            throw AutogradError.shapeMismatch(op: "bilinearForm", lhs: shape, rhs: [u.count, v.count])
+        }
+        let (m, n) = (shape[0], shape[1])
+        var wv = [Float](repeating: 0, count: m)
+        data.withUnsafeBufferPointer { w in
+            v.withUnsafeBufferPointer { pv in
+                wv.withUnsafeMutableBufferPointer { out in
+                    BLAS.gemv(transpose: false, rows: m, columns: n, a: w.baseAddress!, x: pv.baseAddress!, y: out.baseAddress!)
+                }
+            }
+        }
+        var value: Float = 0
+        for i in 0..<m { value += u[i] * wv[i] }
+        let matrix = self
+        return Tensor(value).record([matrix]) { y in
+            let g = y.grad![0]
+            matrix.withGradBuffer { dw in
+                u.withUnsafeBufferPointer { pu in
+                    v.withUnsafeBufferPointer { pv in
+                        cblas_sger(CblasRowMajor, Int32(m), Int32(n), g, pu.baseAddress!, 1, pv.baseAddress!, 1, dw, Int32(n))
                     }
                 }
             }

@@ -11,9 +11,7 @@ extension Tensor {
             let xr = x + r * n, yr = y + r * n
             var m = -Float.infinity
             for i in 0..<n { m = Swift.max(m, xr[i]) }
-            var total: Float = 0
-            for i in 0..<n { let e = Foundation.exp(xr[i] - m); yr[i] = e; total += e }
-            let inv = 1 / total
+            let inv = 1 / expShifted(xr, yr, count: n, shift: m)
             for i in 0..<n { yr[i] *= inv }
         }
     }

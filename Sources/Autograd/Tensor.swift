@@ -28,6 +28,7 @@ public final class Tensor: @unchecked Sendable {
             throw AutogradError.invalidArgument(
                 op: "Tensor", message: "shape \(shape) holds \(shape.product) elements, got \(data.count)")
         }
+        _ = Allocator.configured
         self.shape = shape
         self.data = data
         self.requiresGrad = requiresGrad
@@ -35,6 +36,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// Internal initialiser for results whose size is known to match.
     init(unchecked shape: [Int], data: [Float]) {
+        _ = Allocator.configured
         self.shape = shape
         self.data = data
         self.requiresGrad = false
@@ -103,6 +105,12 @@ extension Tensor: CustomStringConvertible {
         let head = data.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
         return "Tensor(\(shape), [\(head)\(data.count > 8 ? ", …" : "")])"
     }
+}
+
+/// A buffer of `count` floats whose contents are undefined: for results that a kernel
+/// overwrites completely (saves zeroing memory that is written straight after).
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 extension Array where Element == Int {

@@ -31,10 +31,16 @@ public final class SigmaReparamLinear: Module {
         var newU = [Float](repeating: 0, count: rows), newV = [Float](repeating: 0, count: cols)
         weight.data.withUnsafeBufferPointer { w in
             v.data.withUnsafeBufferPointer { pv in
-                for i in 0..<rows { var s: Float = 0; for j in 0..<cols { s += w[i * cols + j] * pv[j] }; newU[i] = s }
+                newU.withUnsafeMutableBufferPointer { pu in
+                    BLAS.gemv(transpose: false, rows: rows, columns: cols, a: w.baseAddress!, x: pv.baseAddress!, y: pu.baseAddress!)
+                }
             }
             SigmaReparamLinear.normalize(&newU)
-            for i in 0..<rows { for j in 0..<cols { newV[j] += w[i * cols + j] * newU[i] } }
+            newU.withUnsafeBufferPointer { pu in
+                newV.withUnsafeMutableBufferPointer { pv in
+                    BLAS.gemv(transpose: true, rows: rows, columns: cols, a: w.baseAddress!, x: pu.baseAddress!, y: pv.baseAddress!)
+                }
+            }
             SigmaReparamLinear.normalize(&newV)
         }
         try? u.assign(newU)
@@ -49,8 +55,7 @@ public final class SigmaReparamLinear: Module {
 
     /// σ = uᵀ W v with u and v held constant; the gradient flows through W.
     public func spectralNorm() throws -> Tensor {
-        let outer = try Tensor(shape: weight.shape, data: u.data.flatMap { ui in v.data.map { ui * $0 } })
-        return try (weight * outer).sum()
+        try weight.bilinearForm(left: u.data, right: v.data)
     }
 
     /// The rescaled weight `(γ/σ)·W`.

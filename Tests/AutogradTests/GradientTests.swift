@@ -33,6 +33,11 @@ import TestSupport
         }
     }
 
+    @Test func bilinearForm() throws {
+        let w = randomTensor([3, 4], seed: 1)
+        try expectGradients([w]) { try $0[0].bilinearForm(left: [0.5, -1, 2], right: [1, 0.25, -0.5, 3]) }
+    }
+
     @Test func linear_withAndWithoutBias() throws {
         let x = randomTensor([2, 3, 4], seed: 1), w = randomTensor([5, 4], seed: 2), b = randomTensor([5], seed: 3)
         try expectGradients([x, w, b]) { try $0[0].linear(weight: $0[1], bias: $0[2]) }

@@ -85,3 +85,15 @@ import TestSupport
         #expect(mn.data == [1, -1, 2] && jn == [0, 1, 0])
     }
 }
+
+@Suite struct FastMathTests {
+    @Test func vectorExp_isWithinTwoUlpOfLibm() {
+        let xs = stride(from: Float(-87), through: 88, by: 0.01).map { $0 } + [0, -0.0, 1e-8, -1e-8]
+        let ys = Tensor.vectorExp(xs)
+        for (x, y) in zip(xs, ys) {
+            let exact = Foundation.exp(Double(x))
+            #expect(Swift.abs(Double(y) - exact) / exact < 3e-7, "exp(\(x)) = \(y), libm \(exact)")
+        }
+        #expect(Tensor.vectorExp([-100, -Float.infinity]) == [0, 0])
+    }
+}
