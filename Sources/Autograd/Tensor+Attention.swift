@@ -29,24 +29,25 @@ extension Tensor {
         // Attention probabilities, kept for the backward pass: (B, H, L, L), zero above the diagonal.
         var probs = uninitializedFloats(b * heads * l * l)
         var out = uninitializedFloats(query.count)
+        let pairs = Parallel.ranges(b * heads, parts: Parallel.chunkCount(b * heads))
         query.data.withUnsafeBufferPointer { pq in
             key.data.withUnsafeBufferPointer { pk in
                 value.data.withUnsafeBufferPointer { pv in
                     probs.withUnsafeMutableBufferPointer { pp in
                         out.withUnsafeMutableBufferPointer { po in
-                            for bi in 0..<b {
-                                for h in 0..<heads {
+                            let (q, k, v, p, o) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!, po.baseAddress!)
+                            Parallel.forEachChunk(pairs.count) { chunk in
+                                for pair in pairs[chunk] {
+                                    let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
                                     let base = bi * l * width + h * e
-                                    let p = pp.baseAddress! + (bi * heads + h) * l * l
+                                    let probabilities = p + pair * l * l
                                     // S = q kᵀ · scale   (L, L)
                                     BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e, alpha: scale,
-                                              a: pq.baseAddress! + base, lda: width, b: pk.baseAddress! + base, ldb: width,
-                                              c: p, ldc: l)
-                                    causalSoftmaxInPlace(p, l, window: reach)
+                                              a: q + base, lda: width, b: k + base, ldb: width, c: probabilities, ldc: l)
+                                    causalSoftmaxInPlace(probabilities, l, window: reach)
                                     // O = P v   (L, E)
                                     BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l,
-                                              a: p, lda: l, b: pv.baseAddress! + base, ldb: width,
-                                              c: po.baseAddress! + base, ldc: width)
+                                              a: probabilities, lda: l, b: v + base, ldb: width, c: o + base, ldc: width)
                                 }
                             }
                         }
@@ -85,7 +86,9 @@ extension Tensor {
         var dq = uninitializedFloats(query.count)
         var dk = uninitializedFloats(key.count)
         var dv = uninitializedFloats(value.count)
-        var ds = uninitializedFloats(l * l)
+        let pairs = Parallel.ranges(b * heads, parts: Parallel.chunkCount(b * heads))
+        // One (L, L) scratch matrix per chunk for dP, then dS in place.
+        var scratch = uninitializedFloats(pairs.count * l * l)
         y.grad!.withUnsafeBufferPointer { pg in
             query.data.withUnsafeBufferPointer { pq in
                 key.data.withUnsafeBufferPointer { pk in
@@ -94,32 +97,17 @@ extension Tensor {
                             dq.withUnsafeMutableBufferPointer { pdq in
                                 dk.withUnsafeMutableBufferPointer { pdk in
                                     dv.withUnsafeMutableBufferPointer { pdv in
-                                        ds.withUnsafeMutableBufferPointer { pds in
-                                            let s = pds.baseAddress!
-                                            for bi in 0..<b {
-                                                for h in 0..<heads {
+                                        scratch.withUnsafeMutableBufferPointer { pds in
+                                            let (g, q, k, v) = (pg.baseAddress!, pq.baseAddress!, pk.baseAddress!, pv.baseAddress!)
+                                            let (dQ, dK, dV) = (pdq.baseAddress!, pdk.baseAddress!, pdv.baseAddress!)
+                                            Parallel.forEachChunk(pairs.count) { chunk in
+                                                let s = pds.baseAddress! + chunk * l * l
+                                                for pair in pairs[chunk] {
+                                                    let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
                                                     let base = bi * l * width + h * e
-                                                    let p = pp.baseAddress! + (bi * heads + h) * l * l
-                                                    let g = pg.baseAddress! + base
-                                                    BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l,
-                                                              a: p, lda: l, b: g, ldb: width,
-                                                              c: pdv.baseAddress! + base, ldc: width)
-                                                    BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e,
-                                                              a: g, lda: width, b: pv.baseAddress! + base, ldb: width,
-                                                              c: s, ldc: l)
-                                                    for i in 0..<l {
-                                                        let pr = p + i * l, sr = s + i * l
-                                                        var dot: Float = 0
-                                                        for j in 0...i { dot += pr[j] * sr[j] }
-                                                        for j in 0...i { sr[j] = pr[j] * (sr[j] - dot) }
-                                                        for j in (i + 1)..<Swift.max(l, i + 1) { sr[j] = 0 }
-                                                    }
-                                                    BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l, alpha: scale,
-                                                              a: s, lda: l, b: pk.baseAddress! + base, ldb: width,
-                                                              c: pdq.baseAddress! + base, ldc: width)
-                                                    BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l, alpha: scale,
-                                                              a: s, lda: l, b: pq.baseAddress! + base, ldb: width,
-                                                              c: pdk.baseAddress! + base, ldc: width)
+                                                    attentionPairBackward(p: pp.baseAddress! + pair * l * l, g: g + base, q: q + base,
+                                                                          k: k + base, v: v + base, dq: dQ + base, dk: dK + base,
+                                                                          dv: dV + base, s: s, l: l, e: e, width: width, scale: scale)
                                                 }
                                             }
                                         }
@@ -134,5 +122,29 @@ extension Tensor {
         query.accumulateGrad(dq)
         key.accumulateGrad(dk)
         value.accumulateGrad(dv)
+    }
+
+    /// The backward pass of one (batch, head) pair; all matrices are (L, E) with row stride
+    /// `width` except P and the scratch S, which are (L, L).
+    @inline(__always)
+    static func attentionPairBackward(p: UnsafePointer<Float>, g: UnsafePointer<Float>, q: UnsafePointer<Float>,
+                                      k: UnsafePointer<Float>, v: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
+                                      dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                                      s: UnsafeMutablePointer<Float>, l: Int, e: Int, width: Int, scale: Float) {
+        // dV = Pᵀ dO
+        BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l, a: p, lda: l, b: g, ldb: width, c: dv, ldc: width)
+        // dP = dO vᵀ
+        BLAS.gemm(transposeA: false, transposeB: true, m: l, n: l, k: e, a: g, lda: width, b: v, ldb: width, c: s, ldc: l)
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)); zero outside the attended columns because P is.
+        for i in 0..<l {
+            let pr = p + i * l, sr = s + i * l
+            var dot: Float = 0
+            for j in 0...i { dot += pr[j] * sr[j] }
+            for j in 0...i { sr[j] = pr[j] * (sr[j] - dot) }
+            for j in (i + 1)..<Swift.max(l, i + 1) { sr[j] = 0 }
+        }
+        // dQ = scale · dS k,  dK = scale · dSᵀ q
+        BLAS.gemm(transposeA: false, transposeB: false, m: l, n: e, k: l, alpha: scale, a: s, lda: l, b: k, ldb: width, c: dq, ldc: width)
+        BLAS.gemm(transposeA: true, transposeB: false, m: l, n: e, k: l, alpha: scale, a: s, lda: l, b: q, ldb: width, c: dk, ldc: width)
     }
 }

@@ -33,6 +33,25 @@ import TestSupport
         #expect(windowed.data != y.data)
     }
 
+    /// With more than one BLAS thread, attention splits its (batch, head) pairs over threads;
+    /// the results and gradients must equal the sequential ones.
+    @Test func attention_parallelPathEqualsSequential() throws {
+        func run() throws -> [[Float]] {
+            let q = randomTensor([3, 9, 12], seed: 1), k = randomTensor([3, 9, 12], seed: 2), v = randomTensor([3, 9, 12], seed: 3)
+            for t in [q, k, v] { t.requiringGrad() }
+            let y = try Tensor.causalAttention(query: q, key: k, value: v, heads: 3)
+            try y.backward(seed: randomTensor([3, 9, 12], seed: 4).data)
+            return [y.data, q.grad!, k.grad!, v.grad!]
+        }
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        let sequential = try run()
+        BLAS.setThreadCount(2)
+        let parallel = try run()
+        BLAS.setThreadCount(before)
+        for (a, b) in zip(sequential, parallel) { #expect(maxRelativeDifference(a, b) < 1e-6) }
+    }
+
     @Test func attention_isCausal() throws {
         let q = randomTensor([1, 6, 8], seed: 1), k = randomTensor([1, 6, 8], seed: 2), v = randomTensor([1, 6, 8], seed: 3)
         let base = try Tensor.causalAttention(query: q, key: k, value: v, heads: 2)
