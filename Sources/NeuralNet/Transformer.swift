@@ -95,8 +95,10 @@ public final class TransformerLayer: Module {
 
     func forward(_ x: Tensor, positions: [Float], cache: KeyValueCache?) throws -> Tensor {
         let c = configuration
-        precondition(x.rank == 3 && x.shape[2] == c.dModel, "TransformerLayer input \(x.shape)")
-        let (b, l) = (x.shape[0], x.shape[1])
+        guard x.rank == 3, x.shape[2] == c.dModel, positions.count == x.shape[0] * x.shape[1] else {
+            throw AutogradError.shapeMismatch(op: "TransformerLayer", lhs: x.shape, rhs: [positions.count, c.dModel])
+        }
+        let (b, l) = (x.shape[0], x.shape[1])  // x: (B, L, D)
         // Attention block.
         var qkvOut = try projections[0](norm1(x)).split(sizes: [c.dModel, c.dModel, c.dModel], axis: -1)
         if c.positionEmbedding == .rotary {
