@@ -9,6 +9,7 @@ import Foundation
 /// is full drops its oldest row (a sliding window of at most C tokens, the current one
 /// included). `reset` empties an actor's cache when its trial ends.
 public final class KeyValueCache: @unchecked Sendable {
+    /// Actors N, tokens per actor C, heads H and feature width H·E.
     public let actors: Int, capacity: Int, heads: Int, width: Int
     /// (N, C, H·E); rows past an actor's length are NaN so that reading them would be loud.
     var keys: [Float], values: [Float]

@@ -4,15 +4,21 @@ import Foundation
 /// Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's `AdamW` update,
 /// with a linear learning-rate warm-up and global gradient-norm clipping (spec §5.7).
 public final class AdamW {
+    /// Hyperparameters, defaulting to spec §5.7 (lr 1e-4, betas 0.9/0.999, ε 1e-8, decay 1e-3, clip 1).
     public struct Configuration: Codable, Equatable, Sendable {
+        /// The learning rate after warm-up.
         public var learningRate: Float = 1e-4
+        /// Decay rates of the first and second moment estimates.
         public var beta1: Float = 0.9, beta2: Float = 0.999
+        /// Added to the denominator for numerical stability.
         public var epsilon: Float = 1e-8
+        /// Decoupled weight decay λ, applied to every parameter.
         public var weightDecay: Float = 1e-3
         /// Steps of linear warm-up: step k (from 0) uses `lr·min(k / warmupSteps, 1)`; 0 disables it.
         public var warmupSteps = 0
         /// Maximum global L2 norm of all gradients; nil disables clipping.
         public var gradientClip: Float? = 1.0
+        /// The defaults.
         public init() {}
     }
 
@@ -24,13 +30,16 @@ public final class AdamW {
         public var gradientNorm: Float
     }
 
+    /// The hyperparameters.
     public let configuration: Configuration
+    /// The tensors updated, with their names (used for saved state).
     public let parameters: [(name: String, tensor: Tensor)]
     /// First and second moment estimates, one per parameter.
     public internal(set) var firstMoments: [[Float]], secondMoments: [[Float]]
     /// Steps taken so far.
     public internal(set) var stepCount = 0
 
+    /// An optimizer over `parameters` with zeroed moment estimates.
     public init(parameters: [(name: String, tensor: Tensor)], configuration: Configuration = Configuration()) {
         self.parameters = parameters
         self.configuration = configuration

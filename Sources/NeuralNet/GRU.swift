@@ -10,6 +10,7 @@ public final class GRULayer: Module {
     public let inputWeight: Tensor, stateWeight: Tensor
     /// (3S)
     public let inputBias: Tensor, stateBias: Tensor
+    /// The state width S.
     public let width: Int
 
     /// All weights and biases U(±1/√S), as PyTorch.
@@ -51,9 +52,12 @@ public final class GRULayer: Module {
 
 /// A stack of GRU layers, each feeding the next.
 public final class GRU: Module {
+    /// The stacked layers, first fed by the input.
     public let layers: [GRULayer]
+    /// The state width S.
     public let width: Int
 
+    /// `layers` GRU layers of width S; the first reads `inputs` features.
     public init(inputs: Int, width: Int, layers: Int, using rng: RandomGenerator) {
         self.width = width
         self.layers = (0..<layers).map { GRULayer(inputs: $0 == 0 ? inputs : width, width: width, using: rng) }

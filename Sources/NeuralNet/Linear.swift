@@ -7,6 +7,7 @@ public final class Linear: Module {
     /// (out)
     public let bias: Tensor?
 
+    /// A map from `inputs` to `outputs` features.
     public init(inputs: Int, outputs: Int, bias: Bool = true, using rng: RandomGenerator) {
         let bound = 1 / Float(inputs).squareRoot()
         weight = Tensor.uniform([outputs, inputs], low: -bound, high: bound, using: rng).requiringGrad()
@@ -23,8 +24,10 @@ public final class Linear: Module {
 public final class LayerNorm: Module {
     /// (D)
     public let gain: Tensor, bias: Tensor
+    /// Added to the variance before the square root.
     public let epsilon: Float
 
+    /// A normalisation over `width` features.
     public init(width: Int, epsilon: Float = 1e-5) {
         gain = Tensor.ones([width]).requiringGrad()
         bias = Tensor.zeros([width]).requiringGrad()
@@ -45,8 +48,10 @@ public final class EnsembleLinear: Module {
     public let weight: Tensor
     /// (C, 1, out)
     public let bias: Tensor
+    /// Number of ensemble members C.
     public let members: Int
 
+    /// C independent maps from `inputs` to `outputs` features.
     public init(members: Int, inputs: Int, outputs: Int, using rng: RandomGenerator) {
         self.members = members
         let w = (3 / Float(inputs)).squareRoot(), b = (1 / Float(inputs)).squareRoot()
@@ -67,13 +72,19 @@ public final class EnsembleLinear: Module {
 /// `Linear → norm → act → dropout`, `layers − 1` more hidden blocks, then a final `Linear`
 /// with no activation (so `layers = 2` has three linear maps), as spec §2.1.
 public final class MLP: Module {
+    /// The hidden linear maps.
     public let hidden: [Linear]
+    /// One LayerNorm per hidden map, or none.
     public let norms: [LayerNorm]
+    /// The final map, with no activation after it.
     public let output: Linear
+    /// The activation after each hidden map.
     public let activation: Activation
+    /// Dropout probability after each activation.
     public let dropout: Float
     let rng: RandomGenerator
 
+    /// An MLP with `layers` hidden maps of `width` features.
     public init(inputs: Int, hidden width: Int, layers: Int, outputs: Int, activation: Activation = .leakyReLU,
                 layerNorm: Bool = false, dropout: Float = 0, using rng: RandomGenerator) {
         hidden = (0..<layers).map { Linear(inputs: $0 == 0 ? inputs : width, outputs: width, using: rng) }

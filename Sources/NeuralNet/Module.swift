@@ -9,6 +9,7 @@ open class Module {
     /// Training mode: dropout is active and running statistics update.
     public private(set) var isTraining = true
 
+    /// A module in training mode.
     public init() {}
 
     /// Sets training (true) or evaluation (false) mode on this module and all sub-modules.

@@ -11,6 +11,7 @@ public struct ParameterFile {
     /// Free-form string metadata.
     public var metadata: [String: String]
 
+    /// A file holding `tensors` and `metadata`.
     public init(tensors: [(name: String, shape: [Int], data: [Float])] = [], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

@@ -12,6 +12,7 @@ public final class SigmaReparamLinear: Module {
     /// Buffers: the left (out) and right (in) singular vector estimates.
     public let u: Tensor, v: Tensor
 
+    /// A map from `inputs` to `outputs` features with u, v set to W's top singular pair.
     public init(inputs: Int, outputs: Int, bias: Bool = true, using rng: RandomGenerator) {
         weight = Tensor.normal([outputs, inputs], std: 0.02, using: rng).requiringGrad()
         let bound = 1 / Float(inputs).squareRoot()

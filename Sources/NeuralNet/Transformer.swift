@@ -16,16 +16,23 @@ public enum PositionEmbedding: Codable, Equatable, Sendable {
 
 /// The Transformer's hyperparameters, with the defaults of spec §3.1.
 public struct TransformerConfiguration: Codable, Equatable, Sendable {
+    /// Width of each input token.
     public var inputs: Int
+    /// Model width D, attention heads H, feed-forward width F, and layer count.
     public var dModel = 256, heads = 8, dFeedForward = 1024, layers = 3
+    /// Dropout after the feed-forward block and on the embedded input.
     public var dropoutFeedForward: Float = 0.05, dropoutEmbedding: Float = 0.05
+    /// The feed-forward activation.
     public var activation: Activation = .leakyReLU
+    /// How positions (absolute time indices) enter the model.
     public var positionEmbedding: PositionEmbedding = .fixed
+    /// σ-reparameterised projections, NormFormer's extra norms, learnable per-head scales.
     public var sigmaReparam = true, normformerNorms = true, headScaling = true
     /// Training-time attention reach in tokens (nil: the whole sequence). Set it to the
     /// inference memory's capacity to train on exactly what one-step inference will see.
     public var attentionWindow: Int? = nil
 
+    /// The spec defaults for tokens of `inputs` features.
     public init(inputs: Int) { self.inputs = inputs }
 }
 
@@ -53,6 +60,7 @@ enum ProjectionLayer {
 /// One pre-norm Transformer layer with NormFormer's extra norms:
 /// `x ← x + Norm2(Attention(Norm1 x))`, `x ← x + Dropout(FF2(Norm4(act(FF1(Norm3 x)))))`.
 public final class TransformerLayer: Module {
+    /// Pre-norms of the attention and feed-forward blocks.
     public let norm1: LayerNorm, norm3: LayerNorm
     /// Identity when NormFormer norms are off.
     public let norm2: LayerNorm?, norm4: LayerNorm?
@@ -64,6 +72,7 @@ public final class TransformerLayer: Module {
     let configuration: TransformerConfiguration
     let rng: RandomGenerator
 
+    /// A layer with fresh weights (spec §4.7 initialisation).
     public init(_ c: TransformerConfiguration, using rng: RandomGenerator) {
         configuration = c
         self.rng = rng
@@ -124,8 +133,10 @@ public final class TransformerLayer: Module {
 
 /// Per-layer key/value memories of a Transformer for N actors stepping one token at a time.
 public final class TransformerMemory {
+    /// One cache per layer, first layer first.
     public let caches: [KeyValueCache]
 
+    /// Empty memories of `capacity` tokens for `actors` actors in each of `layers` layers.
     public init(layers: Int, actors: Int, capacity: Int, heads: Int, width: Int) throws {
         caches = try (0..<layers).map { _ in try KeyValueCache(actors: actors, capacity: capacity, heads: heads, width: width) }
     }
@@ -139,14 +150,19 @@ public final class TransformerMemory {
 
 /// The full encoder: `Linear_in(x) + PE(t)` → dropout → layers → final LayerNorm.
 public final class Transformer: Module {
+    /// `Linear_in`: input features → D.
     public let inputProjection: Linear
+    /// The layers, applied in order.
     public let layers: [TransformerLayer]
+    /// The LayerNorm after the last layer.
     public let finalNorm: LayerNorm
     /// (maxTime, D) when position embeddings are learnable.
     public let positionTable: Tensor?
+    /// The hyperparameters the model was built with.
     public let configuration: TransformerConfiguration
     let rng: RandomGenerator
 
+    /// A model with fresh weights (spec §4.7 initialisation).
     public init(_ c: TransformerConfiguration, using rng: RandomGenerator) {
         configuration = c
         self.rng = rng
