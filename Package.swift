@@ -19,16 +19,18 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: settings),
         .target(name: "NeuralNet", dependencies: ["Autograd"], swiftSettings: settings),
+        .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd"], swiftSettings: settings),
         .target(name: "HTTPCore", swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
-                "Autograd", "NeuralNet", "HTTPCore", "COpenBLAS",
+                "Autograd", "NeuralNet", "AMAGO", "HTTPCore", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings),
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
     ]
 )

@@ -68,6 +68,24 @@ extension Tensor {
         })
     }
 
+    /// sign(x)·ln(|x| + 1), compressing large magnitudes (spec §0).
+    public func symlog() -> Tensor {
+        unary({ Tensor.symlog($0) }, derivative: { x, _ in 1 / (Swift.abs(x) + 1) })
+    }
+    /// sign(x)·(e^|x| − 1), the inverse of `symlog`.
+    public func symexp() -> Tensor {
+        unary({ Tensor.symexp($0) }, derivative: { x, _ in Foundation.exp(Swift.abs(x)) })
+    }
+
+    /// sign(x)·ln(|x| + 1) on one value (sign(0) = 0).
+    public static func symlog(_ x: Float) -> Float {
+        x == 0 ? 0 : (x < 0 ? -1 : 1) * Foundation.log(Swift.abs(x) + 1)
+    }
+    /// sign(x)·(e^|x| − 1) on one value.
+    public static func symexp(_ x: Float) -> Float {
+        x == 0 ? 0 : (x < 0 ? -1 : 1) * (Foundation.exp(Swift.abs(x)) - 1)
+    }
+
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float {
         x >= 0 ? 1 / (1 + Foundation.exp(-x)) : { let e = Foundation.exp(x); return e / (1 + e) }()

@@ -90,6 +90,8 @@ import TestSupport
         try expectGradients([kinked]) { $0[0].relu() }
         try expectGradients([kinked]) { $0[0].leakyReLU() }
         try expectGradients([x]) { $0[0].gelu() }
+        try expectGradients([kinked]) { $0[0].symlog() }
+        try expectGradients([x]) { $0[0].symexp() }
     }
 
     @Test func softmaxFamily() throws {
