@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: settings),
         .target(name: "NeuralNet", dependencies: ["Autograd"], swiftSettings: settings),
         .target(name: "HTTPCore", swiftSettings: settings),
+        .target(name: "Environments", swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
@@ -30,5 +31,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
     ]
 )
