@@ -104,12 +104,18 @@ public protocol Environment: AnyObject {
     /// Starts a new trial (new task) and returns its first observation.
     /// - Parameter seed: reseeds the instance's generator first; `nil` continues its stream.
     func reset(seed: UInt64?) -> [Float]
+    /// An action that leaves the task unchanged, if there is one (a multi-task mix maps actions a
+    /// task does not have to it).
+    var noOpAction: Action? { get }
     /// Advances one step. Throws `EnvironmentError.invalidAction` for an action outside
     /// `actionSpace`, and `EnvironmentError.trialOver` when the trial has ended and needs a reset.
     func step(_ action: Action) throws -> StepResult
 }
 
 extension Environment {
+    /// No no-op unless the task declares one.
+    public var noOpAction: Action? { nil }
+
     /// Starts a new trial, continuing the instance's random stream.
     public func reset() -> [Float] { reset(seed: nil) }
 

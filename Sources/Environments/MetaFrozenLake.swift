@@ -98,6 +98,9 @@ public final class MetaFrozenLake: Environment {
     /// No-op, x+1, x−1, y+1, y−1.
     public var actionSpace: ActionSpace { .discrete(count: 5) }
 
+    /// The action that does nothing.
+    public var noOpAction: Action? { .discrete(0) }
+
     /// Starts a trial on a newly generated lake.
     public func reset(seed: UInt64?) -> [Float] {
         if let seed { rng = SeededGenerator(seed: seed) }

@@ -63,6 +63,9 @@ public final class PointRobot: Environment {
     /// A velocity in `[-1, 1]²`.
     public var actionSpace: ActionSpace { .continuous(dimension: 2) }
 
+    /// The action that does nothing.
+    public var noOpAction: Action? { .continuous([0, 0]) }
+
     /// Starts a trial with a goal drawn uniformly on the circle.
     public func reset(seed: UInt64?) -> [Float] {
         if let seed { rng = SeededGenerator(seed: seed) }

@@ -116,6 +116,9 @@ public final class RoomKeyDoor: Environment {
     /// Four moves and a no-op.
     public var actionSpace: ActionSpace { .discrete(count: 5) }
 
+    /// The action that does nothing.
+    public var noOpAction: Action? { .discrete(directions.firstIndex { $0 == (0, 0) } ?? 4) }
+
     /// Starts a trial; random cells are drawn for every location not fixed by the parameters.
     public func reset(seed: UInt64?) -> [Float] {
         if let seed { rng = SeededGenerator(seed: seed) }
