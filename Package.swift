@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Autograd"], swiftSettings: settings),
         .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd"], swiftSettings: settings),
         .target(name: "HTTPCore", swiftSettings: settings),
+        .target(name: "Environments", swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
@@ -32,5 +33,6 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
     ]
 )

@@ -1,0 +1,154 @@
+import Foundation
+
+/// MazeRunner: reach `k` goal cells of a random maze in order, using depth sensors (spec §8.5).
+///
+/// Observation `[row/n, col/n, west/n, north/n, east/n, south/n, timer/time_limit]`, where each
+/// direction counts the free cells before the first wall.
+public final class MazeRunner: Environment {
+    /// Documented parameters (defaults from the reference's example 13).
+    public struct Parameters: Codable, Equatable, Sendable {
+        /// Maze dimension; the side is `2·⌊dim/2⌋ + 1`.
+        public var mazeDim: Int = 11
+        /// Goals per trial.
+        public var numGoals: Int = 3
+        /// Steps per trial; at the limit both flags are set.
+        public var timeLimit: Int = 250
+        /// Permute the five actions at every reset.
+        public var randomizedActionSpace: Bool = false
+        /// Append the remaining goals (reached ones as −1, divided by n) to the observation.
+        public var goalInObservation: Bool = false
+        /// Creates parameters.
+        public init(mazeDim: Int = 11, numGoals: Int = 3, timeLimit: Int = 250, randomizedActionSpace: Bool = false,
+                    goalInObservation: Bool = false) {
+            self.mazeDim = mazeDim
+            self.numGoals = numGoals
+            self.timeLimit = timeLimit
+            self.randomizedActionSpace = randomizedActionSpace
+            self.goalInObservation = goalInObservation
+        }
+        /// Every invalid field.
+        public func validationErrors() -> [FieldError] {
+            var errors: [FieldError] = []
+            if !(7...101).contains(mazeDim) { errors.append(FieldError(field: "maze_dim", expected: "an integer in 7...101")) }
+            if !(1...10).contains(numGoals) { errors.append(FieldError(field: "num_goals", expected: "an integer in 1...10")) }
+            if timeLimit < 1 { errors.append(FieldError(field: "time_limit", expected: "a positive integer")) }
+            return errors
+        }
+    }
+
+    /// The parameters of the task.
+    public let parameters: Parameters
+    /// The trial's maze.
+    public private(set) var maze: Maze
+    /// The start cell `(n−2, ⌊n/2⌋)`.
+    public private(set) var start: GridCell
+    /// Goal cells `(row, col)` in the order they must be reached.
+    public private(set) var goals: [GridCell] = []
+    /// Index of the goal being sought.
+    public private(set) var activeGoal = 0
+    /// Agent cell `(row, col)`.
+    public private(set) var position: GridCell
+    /// Steps taken.
+    public private(set) var timer = 0
+    /// `(Δrow, Δcol)` of each action index.
+    public private(set) var directions = MazeRunner.defaultDirections
+    private var isOver = false
+    private var rng: SeededGenerator
+    static let defaultDirections = [GridCell(0, -1), GridCell(-1, 0), GridCell(0, 1), GridCell(1, 0), GridCell(0, 0)]
+
+    /// Creates the task; throws `invalidParameters` naming every bad field.
+    public init(_ parameters: Parameters = Parameters(), seed: UInt64 = 0) throws {
+        let errors = parameters.validationErrors()
+        guard errors.isEmpty else { throw EnvironmentError.invalidParameters(environment: "mazerunner", fields: errors) }
+        self.parameters = parameters
+        maze = Maze(bordered: 3)
+        start = GridCell(1, 1)
+        position = start
+        rng = SeededGenerator(seed: seed)
+        _ = reset(seed: seed)
+    }
+
+    /// `MazeRunner-<dim>x<dim>-k<goals>`.
+    public var name: String { "MazeRunner-\(parameters.mazeDim)x\(parameters.mazeDim)-k\(parameters.numGoals)" }
+    /// 7 floats, plus `2·k` with the goals in the observation.
+    public var observationSize: Int { 7 + (parameters.goalInObservation ? 2 * parameters.numGoals : 0) }
+    /// West, north, east, south, stay (possibly permuted).
+    public var actionSpace: ActionSpace { .discrete(count: 5) }
+
+    /// Generates a maze and draws distinct goals among its free cells (start excluded).
+    public func reset(seed: UInt64?) -> [Float] {
+        if let seed { rng = SeededGenerator(seed: seed) }
+        let maze = Maze.random(dimension: parameters.mazeDim, using: &rng)
+        let n = maze.size
+        let start = GridCell(n - 2, n / 2)
+        var free = maze.freeCells.filter { $0 != start }
+        rng.shuffle(&free)
+        var directions = Self.defaultDirections
+        if parameters.randomizedActionSpace { rng.shuffle(&directions) }
+        return reset(maze: maze, start: start, goals: Array(free.prefix(parameters.numGoals)), directions: directions)
+    }
+
+    /// The action that does nothing.
+    public var noOpAction: Action? { .discrete(directions.firstIndex(of: GridCell(0, 0)) ?? 4) }
+
+    /// Starts a trial on a given maze, start and goal list (tests, replays).
+    public func reset(maze: Maze, start: GridCell, goals: [GridCell], directions: [GridCell]? = nil) -> [Float] {
+        self.maze = maze
+        self.start = start
+        self.goals = goals
+        self.directions = directions ?? Self.defaultDirections
+        activeGoal = 0
+        position = start
+        timer = 0
+        isOver = goals.isEmpty
+        return observe()
+    }
+
+    /// Goals left to reach, in the relabeling format: reached ones become `(−1, −1)` (spec §7).
+    public var goalSequence: [GridCell] {
+        goals.enumerated().map { $0.offset < activeGoal ? GridCell(-1, -1) : $0.element }
+    }
+
+    /// Moves if the target cell is free and checks the active goal.
+    public func step(_ action: Action) throws -> StepResult {
+        try validate(action)
+        guard !isOver else { throw EnvironmentError.trialOver(environment: name) }
+        timer += 1
+        let d = directions[index(of: action)]
+        let target = GridCell(position.x + d.x, position.y + d.y)
+        if !maze.isWall(target.x, target.y) { position = target }
+        let success = position == goals[activeGoal]
+        var terminated = false
+        if success {
+            terminated = activeGoal == goals.count - 1
+            activeGoal += 1
+        }
+        let truncated = timer >= parameters.timeLimit
+        terminated = terminated || truncated
+        isOver = terminated
+        return StepResult(observation: observe(), reward: success ? 1 : 0, isTerminated: terminated,
+                          isTruncated: truncated, info: StepInfo(success: success))
+    }
+
+    /// Free cells from the agent in direction `(dr, dc)` before the first wall.
+    public func depth(_ dr: Int, _ dc: Int) -> Int {
+        var count = 0
+        var (r, c) = (position.x + dr, position.y + dc)
+        while !maze.isWall(r, c) {
+            count += 1
+            r += dr
+            c += dc
+        }
+        return count
+    }
+
+    private func observe() -> [Float] {
+        let n = Double(maze.size)
+        var obs = [position.x, position.y, depth(0, -1), depth(-1, 0), depth(0, 1), depth(1, 0)].map { f32(Double($0) / n) }
+        obs.append(f32(Double(timer) / Double(parameters.timeLimit)))
+        if parameters.goalInObservation {
+            obs += goalSequence.flatMap { [f32(Double($0.x) / n), f32(Double($0.y) / n)] }
+        }
+        return obs
+    }
+}
