@@ -19,19 +19,19 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: settings),
         .target(name: "NeuralNet", dependencies: ["Autograd"], swiftSettings: settings),
-        .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd"], swiftSettings: settings),
+        .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd", "Environments"], swiftSettings: settings),
         .target(name: "HTTPCore", swiftSettings: settings),
         .target(name: "Environments", swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
-                "Autograd", "NeuralNet", "AMAGO", "HTTPCore", "COpenBLAS",
+                "Autograd", "NeuralNet", "AMAGO", "Environments", "HTTPCore", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings),
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: settings),
-        .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "Environments", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
     ]

@@ -1,13 +1,8 @@
 import Autograd
+import Environments
 
 // Acting (spec §5.8): eval mode, one step for every actor, the main gamma's distribution.
 // Shape letters: N actors, O observation width, A action width.
-
-/// What the policy chose for one actor.
-public enum PolicyAction: Equatable, Sendable {
-    case discrete(Int)
-    case continuous([Float])
-}
 
 extension Agent {
     /// An empty rollout memory for `actors` actors.
@@ -21,7 +16,7 @@ extension Agent {
     ///   - times: (N) steps since each actor's trial began.
     ///   - sample: draw from the policy (true) or take its mode, tanh(μ) for continuous actions.
     public func act(observations: [[Float]], rl2: [[Float]], times: [Int], memory: EncoderMemory,
-                    sample: Bool) throws -> [PolicyAction] {
+                    sample: Bool) throws -> [Action] {
         let n = observations.count
         guard n == memory.actors, rl2.count == n, times.count == n,
               observations.allSatisfy({ $0.count == observationWidth }), rl2.allSatisfy({ $0.count == 1 + actionSpace.width }) else {

@@ -1,4 +1,5 @@
 import Autograd
+import Environments
 import Foundation
 import NeuralNet
 

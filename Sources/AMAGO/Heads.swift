@@ -1,24 +1,13 @@
 import Autograd
+import Environments
 import NeuralNet
 
 // Actor and critic heads (spec §4). Shape letters: B batch, L length, D state width,
 // G gammas, A actions (count or dimension), F distribution parameters per gamma,
 // C critics, K action samples, R rows.
 
-/// What the agent acts with.
-public enum ActionSpace: Codable, Equatable, Sendable {
-    /// `count` discrete actions.
-    case discrete(count: Int)
-    /// A vector of `dimension` values in [−1, 1].
-    case continuous(dimension: Int)
-
-    /// A: the action count or dimension (the width of a stored action).
-    public var width: Int {
-        switch self {
-        case .discrete(let n): return n
-        case .continuous(let d): return d
-        }
-    }
+extension ActionSpace {
+    /// Whether actions are indices rather than vectors.
     public var isDiscrete: Bool { if case .discrete = self { return true } else { return false } }
 }
 

@@ -1,5 +1,6 @@
 import AMAGO
 import Autograd
+import Environments
 import NeuralNet
 
 /// Small agents and synthetic batches shared by the agent tests.

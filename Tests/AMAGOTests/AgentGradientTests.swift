@@ -1,5 +1,6 @@
 import AMAGO
 import Autograd
+import Environments
 import NeuralNet
 import Testing
 import TestSupport
