@@ -41,11 +41,18 @@ public final class KeyValueCache: @unchecked Sendable {
         let scale = 1 / Float(e).squareRoot()
         var out = [Float](repeating: 0, count: actors * width)
         var scores = [Float](repeating: 0, count: capacity)
-        for n in 0..<actors {
-            let row = (n * capacity + lengths[n]) * width
-            for i in 0..<width {
-                keys[row + i] = key.data[n * width + i]
-                values[row + i] = value.data[n * width + i]
+        // Write this step's key and value at each actor's next row.
+        keys.withUnsafeMutableBufferPointer { pk in
+            values.withUnsafeMutableBufferPointer { pv in
+                key.data.withUnsafeBufferPointer { k in
+                    value.data.withUnsafeBufferPointer { v in
+                        for n in 0..<actors {
+                            let row = (n * capacity + lengths[n]) * width
+                            (pk.baseAddress! + row).update(from: k.baseAddress! + n * width, count: width)
+                            (pv.baseAddress! + row).update(from: v.baseAddress! + n * width, count: width)
+                        }
+                    }
+                }
             }
         }
         keys.withUnsafeBufferPointer { pk in
@@ -84,19 +91,19 @@ public final class KeyValueCache: @unchecked Sendable {
 
     /// Counts the step's token for every actor; full caches slide by one row.
     public func advance() {
-        for n in 0..<actors {
-            lengths[n] += 1
-            guard lengths[n] == capacity else { continue }
-            let start = n * capacity * width
-            for i in start..<(start + (capacity - 1) * width) {
-                keys[i] = keys[i + width]
-                values[i] = values[i + width]
+        keys.withUnsafeMutableBufferPointer { pk in
+            values.withUnsafeMutableBufferPointer { pv in
+                for n in 0..<actors {
+                    lengths[n] += 1
+                    guard lengths[n] == capacity else { continue }
+                    let start = n * capacity * width, kept = (capacity - 1) * width
+                    for buffer in [pk.baseAddress!, pv.baseAddress!] {
+                        (buffer + start).update(from: buffer + start + width, count: kept)  // overlapping: memmove
+                        (buffer + start + kept).update(repeating: .nan, count: width)
+                    }
+                    lengths[n] = capacity - 1
+                }
             }
-            for i in (start + (capacity - 1) * width)..<(start + capacity * width) {
-                keys[i] = .nan
-                values[i] = .nan
-            }
-            lengths[n] = capacity - 1
         }
     }
 

@@ -8,6 +8,11 @@ import Autograd
 open class Module {
     /// Training mode: dropout is active and running statistics update.
     public private(set) var isTraining = true
+    /// The tensors and sub-modules found by reflection, on first use. A module's structure is
+    /// fixed once it is built (its parts are `let`s), and reflection is far too slow to repeat
+    /// on every mode switch or target update.
+    private var cachedTensors: [(name: String, tensor: Tensor)]?
+    private var cachedChildren: [Module]?
 
     /// A module in training mode.
     public init() {}
@@ -24,8 +29,10 @@ open class Module {
 
     /// Parameters followed by buffers: everything a checkpoint must hold.
     public func namedTensors() -> [(name: String, tensor: Tensor)] {
+        if let cachedTensors { return cachedTensors }
         var found: [(String, Tensor)] = []
         collect(prefix: "", into: &found)
+        cachedTensors = found
         return found
     }
 
@@ -40,7 +47,8 @@ open class Module {
 
     private func visit(_ body: (Module) -> Void) {
         body(self)
-        for (_, child) in children() { child.visit(body) }
+        if cachedChildren == nil { cachedChildren = children().map(\.1) }
+        for child in cachedChildren! { child.visit(body) }
     }
 
     private func collect(prefix: String, into found: inout [(String, Tensor)]) {
