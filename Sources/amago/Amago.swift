@@ -6,5 +6,5 @@ struct Amago: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "amago",
         abstract: "Train in-context reinforcement-learning agents and serve their policies.",
-        subcommands: [Bench.self])
+        subcommands: [Train.self, Envs.self, Bench.self])
 }

@@ -1,0 +1,209 @@
+import Autograd
+import Environments
+import Foundation
+
+/// Where a running experiment is, for progress lines, the API and the dashboard.
+public struct ExperimentProgress: Sendable {
+    /// The epoch under way and the total.
+    public var epoch: Int, epochs: Int
+    public var environmentSteps: Int, gradientSteps: Int
+    /// `collecting`, `training`, `evaluating`, `checkpointing` or `finished`.
+    public var phase: String
+    /// The latest evaluation (else training) return and success rate.
+    public var lastReturn: Double?, lastSuccessRate: Double?
+    /// Env steps per second of the last collection phase.
+    public var stepsPerSecond: Double
+    /// Estimated seconds to the end, from the mean epoch time so far.
+    public var etaSeconds: Double?
+    /// Fraction of epochs done, 0…1.
+    public var fraction: Double { Double(epoch) / Double(max(epochs, 1)) }
+}
+
+/// How a run ended.
+public struct ExperimentOutcome: Sendable {
+    public var epochsCompleted: Int, environmentSteps: Int, gradientSteps: Int
+    /// True when `shouldStop` asked the run to end early (a checkpoint was written first).
+    public var stopped: Bool
+    public var lastCheckpoint: URL?
+}
+
+/// Runs an experiment (spec §6.3): epochs of collection, then gradient updates, with evaluation
+/// and checkpoints on their intervals. Everything lives in one data folder: `spec.json`, the
+/// replay buffer under `buffer/`, checkpoints under `checkpoints/`.
+public final class Experiment {
+    public let spec: ExperimentSpec
+    public let directory: URL
+    public let agent: Agent
+    public let learner: Learner
+    let buffer: ReplayBuffer
+    let relabeler: (any Relabeler)?
+    let sink: MetricSink?
+    let rng: RandomGenerator
+    /// Called whenever the phase changes and after every epoch.
+    public var onProgress: ((ExperimentProgress) -> Void)?
+    public private(set) var epoch = 0, environmentSteps = 0, gradientSteps = 0
+    var lastReturn: Double?, lastSuccess: Double?, stepsPerSecond = 0.0
+    var elapsedBefore = 0.0, epochSeconds: [Double] = []
+    let started = Date()
+
+    /// Sets up the agent, optimizer and replay buffer in `directory` (created if needed).
+    public init(spec: ExperimentSpec, directory: URL, sink: MetricSink? = nil) throws {
+        self.spec = spec
+        self.directory = directory
+        self.sink = sink
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let probe = try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters, seed: spec.seed)
+        relabeler = spec.relabeling == "none" ? nil : try Experiment.makeRelabeler(spec, probe)
+        let width = relabeler?.observationWidth(stored: probe.observationSize) ?? probe.observationSize
+        agent = try Agent(observationWidth: width, actionSpace: probe.actionSpace, configuration: spec.agentConfiguration(), seed: spec.seed)
+        learner = Learner(agent: agent, optimizer: spec.optimizerConfiguration())
+        buffer = try ReplayBuffer(directory: directory.appendingPathComponent("buffer"), capacity: spec.schedule.bufferCapacity)
+        rng = RandomGenerator(seed: spec.seed &+ 0x5EED)
+        try spec.encoded().write(to: directory.appendingPathComponent("spec.json"), options: .atomic)
+    }
+
+    static func makeRelabeler(_ spec: ExperimentSpec, _ env: any Environment) throws -> any Relabeler {
+        guard let maze = env as? MazeRunner, let strategy = RelabelStrategy(rawValue: spec.relabeling) else {
+            throw ExperimentSpecError.invalid([FieldError(field: "relabeling.strategy", expected: "none unless the environment is mazerunner")])
+        }
+        return MazeRunnerRelabeler(goals: maze.parameters.numGoals, strategy: strategy)
+    }
+
+    var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints") }
+    /// The checkpoint rewritten at every save.
+    public var latestCheckpoint: URL { checkpointDirectory.appendingPathComponent("latest.safetensors") }
+
+    /// Runs from the start, or from the latest checkpoint when `resume` is set and one exists.
+    /// `shouldStop` is polled between env steps and between gradient steps; when it returns
+    /// true the run writes a checkpoint and returns.
+    public func run(resume: Bool = false, shouldStop: @escaping () -> Bool = { false }) throws -> ExperimentOutcome {
+        if resume, FileManager.default.fileExists(atPath: latestCheckpoint.path) {
+            let saved = try Checkpoint.load(into: learner, from: latestCheckpoint)
+            // The checkpoint closes its epoch (collection and training done), so the run goes on
+            // with the next one rather than collecting that epoch again (spec §11 item 17).
+            (epoch, environmentSteps, gradientSteps) = (saved.epoch + 1, saved.environmentSteps, saved.gradientSteps)
+            agent.reseed(spec.seed &+ UInt64(epoch))
+        }
+        let s = spec.schedule
+        let trainers = try ActorGroup(environments: makeEnvironments(count: s.parallelActors, seedOffset: 0), agent: agent,
+                                      seed: spec.seed &* 1_000 &+ UInt64(epoch))
+        let exploration = Exploration(schedule: spec.explorationSchedule(), actors: s.parallelActors, using: rng)
+        var lastSaved: URL?
+        while epoch < s.epochs {
+            let epochStart = Date()
+            if spec.evaluation.interval > 0, epoch % spec.evaluation.interval == 0 { try evaluate(shouldStop: shouldStop) }
+            if shouldStop() { return try stop(&lastSaved) }
+            try collect(trainers, exploration: exploration, shouldStop: shouldStop)
+            if shouldStop() { return try stop(&lastSaved) }
+            let statistics = try buffer.endCollection()
+            try record(["buffer/files": Double(statistics.totalFiles), "buffer/deleted": Double(statistics.deletedFiles)])
+            // Spec §6.3 step 5: with too little data there is no training and no checkpoint.
+            guard buffer.isReadyForTraining, epoch >= s.startLearningAtEpoch else { epoch += 1; continue }
+            try train(shouldStop: shouldStop)
+            if shouldStop() { return try stop(&lastSaved) }
+            epochSeconds.append(Date().timeIntervalSince(epochStart))
+            if epoch % spec.checkpointInterval == 0 || epoch == s.epochs - 1 { lastSaved = try checkpoint() }
+            try record(["charts/epoch": Double(epoch), "perf/epoch_seconds": epochSeconds.last!])
+            report("collecting")
+            epoch += 1
+        }
+        if spec.evaluation.interval > 0 { try evaluate(shouldStop: shouldStop) }
+        report("finished")
+        return ExperimentOutcome(epochsCompleted: epoch, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
+                                 stopped: false, lastCheckpoint: lastSaved)
+    }
+
+    func stop(_ lastSaved: inout URL?) throws -> ExperimentOutcome {
+        if gradientSteps > 0 { lastSaved = try checkpoint(closingEpoch: epoch - 1) }
+        return ExperimentOutcome(epochsCompleted: epoch, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
+                                 stopped: true, lastCheckpoint: lastSaved)
+    }
+
+    func makeEnvironments(count: Int, seedOffset: UInt64) throws -> VectorEnvironment {
+        try VectorEnvironment(count: count) { i in
+            try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters,
+                                         seed: spec.seed &* 7_919 &+ seedOffset &+ UInt64(i))
+        }
+    }
+
+    func collect(_ trainers: ActorGroup, exploration: Exploration, shouldStop: () -> Bool) throws {
+        report("collecting")
+        let start = Date()
+        let stats = try trainers.run(steps: spec.schedule.timestepsPerEpoch, agent: agent, sample: true, exploration: exploration,
+                                     shouldStop: shouldStop) { trajectory, name in try buffer.add(trajectory, environmentName: name) }
+        environmentSteps += stats.steps
+        stepsPerSecond = Double(stats.steps) / max(Date().timeIntervalSince(start), 1e-9)
+        var values = stats.points(prefix: "train")
+        values["perf/steps_per_second"] = stepsPerSecond
+        values["charts/env_steps"] = Double(environmentSteps)
+        if lastReturn == nil, let r = values["train/return"] { lastReturn = r }
+        try record(values)
+    }
+
+    func train(shouldStop: () -> Bool) throws {
+        report("training")
+        let s = spec.schedule
+        var sums: [String: Double] = [:]
+        var count = 0
+        let start = Date()
+        for _ in 0..<s.batchesPerEpoch {
+            if shouldStop() { break }
+            let batch = try buffer.sampleBatch(size: s.batchSize, maxSequenceLength: s.maxSequenceLength,
+                                               padding: PaddedSampling(rawValue: s.paddedSampling) ?? .none, relabeler: relabeler,
+                                               discreteActions: agent.actionSpace.isDiscrete, using: rng)
+            let metrics = try learner.step(batch)
+            guard metrics.values.allSatisfy(\.isFinite) else {
+                throw AMAGOError.invalidBatch("training diverged at gradient step \(gradientSteps + 1): a loss or gradient is not finite")
+            }
+            for (k, v) in metrics { sums[k, default: 0] += Double(v) }
+            count += 1
+            gradientSteps += 1
+        }
+        guard count > 0 else { return }
+        var values = sums.mapValues { $0 / Double(count) }
+        values["perf/updates_per_second"] = Double(count) / max(Date().timeIntervalSince(start), 1e-9)
+        values["charts/gradient_steps"] = Double(gradientSteps)
+        try record(values)
+    }
+
+    /// Runs the policy without exploration on fresh evaluation environments.
+    public func evaluate(shouldStop: @escaping () -> Bool = { false }) throws {
+        report("evaluating")
+        let e = spec.evaluation
+        let group = try ActorGroup(environments: makeEnvironments(count: e.actors, seedOffset: 1_000_003), agent: agent,
+                                   seed: spec.seed &* 31 &+ 1_000_003 &+ UInt64(epoch))
+        let stats = try group.run(steps: e.timesteps, agent: agent, sample: e.sample, exploration: nil, shouldStop: shouldStop) { _, _ in }
+        let values = stats.points(prefix: "val")
+        lastReturn = values["val/return"] ?? lastReturn
+        lastSuccess = values["val/success_rate"] ?? lastSuccess
+        try record(values)
+    }
+
+    /// Saves the full training state as this epoch's checkpoint and as `latest`.
+    @discardableResult
+    func checkpoint(closingEpoch: Int? = nil) throws -> URL {
+        report("checkpointing")
+        let e = closingEpoch ?? epoch
+        let url = checkpointDirectory.appendingPathComponent(String(format: "epoch_%06d.safetensors", max(e, 0)))
+        try Checkpoint.save(learner, epoch: e, environmentSteps: environmentSteps, gradientSteps: gradientSteps, to: url)
+        try? FileManager.default.removeItem(at: latestCheckpoint)
+        try FileManager.default.copyItem(at: url, to: latestCheckpoint)
+        return url
+    }
+
+    func record(_ values: [String: Double]) throws {
+        let wall = Date().timeIntervalSince(started) + elapsedBefore
+        try sink?.record(values.sorted { $0.key < $1.key }.map {
+            MetricPoint(key: $0.key, value: $0.value, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
+                        epoch: epoch, wallTime: wall)
+        })
+    }
+
+    func report(_ phase: String) {
+        let mean = epochSeconds.isEmpty ? nil : epochSeconds.reduce(0, +) / Double(epochSeconds.count)
+        let eta = mean.map { $0 * Double(max(spec.schedule.epochs - epoch - 1, 0)) }
+        onProgress?(ExperimentProgress(epoch: epoch, epochs: spec.schedule.epochs, environmentSteps: environmentSteps,
+                                       gradientSteps: gradientSteps, phase: phase, lastReturn: lastReturn,
+                                       lastSuccessRate: lastSuccess, stepsPerSecond: stepsPerSecond, etaSeconds: eta))
+    }
+}

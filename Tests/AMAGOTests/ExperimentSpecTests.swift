@@ -1,0 +1,43 @@
+import AMAGO
+import Environments
+import Foundation
+import Testing
+
+@Suite struct ExperimentSpecTests {
+    @Test func defaults_roundTripThroughJSON() throws {
+        let spec = ExperimentSpec()
+        let again = try ExperimentSpec(json: try spec.encoded())
+        #expect(again == spec)
+        let empty = try ExperimentSpec(json: Data("{}".utf8))
+        #expect(empty == spec)
+    }
+
+    @Test func validation_reportsEveryInvalidFieldWithItsPath() throws {
+        let text = """
+        {"bogus": 1, "schedule": {"batch_size": 0, "epochs": "many"}, "model": {"d_model": 64, "heads": 3},
+         "agent": {"filter": "median", "critics": 2, "critics_for_target": 3},
+         "environment": {"name": "tmaze_passive", "parameters": {"corridor_length": -1}}}
+        """
+        do {
+            _ = try ExperimentSpec(json: Data(text.utf8))
+            Issue.record("an invalid spec was accepted")
+        } catch let ExperimentSpecError.invalid(fields) {
+            let paths = Set(fields.map(\.field))
+            for expected in ["bogus", "schedule.batch_size", "schedule.epochs", "model.heads", "agent.filter",
+                             "agent.critics_for_target", "environment.parameters.corridor_length"] {
+                #expect(paths.contains(expected), "missing \(expected) in \(paths.sorted())")
+            }
+            #expect(fields.allSatisfy { !$0.expected.isEmpty })
+        }
+        #expect(throws: ExperimentSpecError.self) { try ExperimentSpec(json: Data("[1, 2]".utf8)) }
+        #expect(throws: ExperimentSpecError.self) { try ExperimentSpec(json: Data(#"{"environment": {"name": "chess"}}"#.utf8)) }
+    }
+
+    @Test func recommendedSpecs_areValidForEveryEnvironment() throws {
+        for name in EnvironmentRegistry.names {
+            let spec = try ExperimentSpec.recommended(for: name)
+            #expect(try ExperimentSpec(json: try spec.encoded()) == spec, "\(name)")
+            #expect(spec.environment == name)
+        }
+    }
+}
