@@ -39,7 +39,7 @@ public enum TrajectoryFile {
     public static func encode(_ trajectory: TrajectorySlice) throws -> Data {
         let (t, o, r, a) = try dimensions(of: trajectory)
         var out = ByteWriter()
-        out.bytes.reserveCapacity(try expectedSize(t: t, o: o, r: r, a: a) ?? 0)
+        out.bytes.reserveCapacity(expectedSize(t: t, o: o, r: r, a: a) ?? 0)
         out.bytes += magic
         out.append(version)
         out.append(UInt32(0))
