@@ -108,6 +108,21 @@ import Testing
         #expect(throws: AMAGOError.self) { try MazeRunnerRelabeler(goals: 3, strategy: .all, mazeDim: 7).relabel(stored, using: rng) }
     }
 
+    @Test func replayBuffer_relabelsEverySampleWithoutTouchingTheFile() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let buffer = try ReplayBuffer(directory: dir.url, capacity: 4)
+        let original = handBuilt(path: path, goals: [(5, 5), (1, 5)])
+        let url = try buffer.add(original, environmentName: "MazeRunner-7x7-k2")
+        _ = try buffer.endCollection()
+        let relabeler = MazeRunnerRelabeler(goals: 2, strategy: .all, mazeDim: 7)
+        let batch = try buffer.sampleBatch(size: 16, maxSequenceLength: 10, padding: .none, relabeler: relabeler,
+                                           discreteActions: true, using: RandomGenerator(seed: 6))
+        #expect(batch.observations.shape[2] == relabeler.observationWidth(stored: 13))
+        #expect(batch.rewards.filter { $0 == 1 }.count == 32 && batch.length <= 6)
+        #expect(try TrajectoryFile.read(from: url).rewards == original.rewards)
+    }
+
     /// Steps `env` through `actions` (stopping at the end of the trial) and freezes the trajectory.
     func record(_ env: MazeRunner, maze: Maze, start: GridCell, goals: [GridCell], actions: [Int]) throws -> TrajectorySlice {
         var obs = [env.reset(maze: maze, start: start, goals: goals)]
