@@ -3,7 +3,10 @@ import Foundation
 /// MazeRunner: reach `k` goal cells of a random maze in order, using depth sensors (spec §8.5).
 ///
 /// Observation `[row/n, col/n, west/n, north/n, east/n, south/n, timer/time_limit]`, where each
-/// direction counts the free cells before the first wall.
+/// direction counts the free cells before the first wall. Optional parts follow in this order:
+/// the `2·k` goal coordinates (`goalInObservation`), then the agent's cell (`exposePosition`),
+/// all divided by the maze side `n`; together they are the `goals` and `achieved` keys that
+/// hindsight relabeling reads (spec §7).
 public final class MazeRunner: Environment {
     /// Documented parameters (defaults from the reference's example 13).
     public struct Parameters: Codable, Equatable, Sendable {
@@ -17,14 +20,18 @@ public final class MazeRunner: Environment {
         public var randomizedActionSpace: Bool = false
         /// Append the remaining goals (reached ones as −1, divided by n) to the observation.
         public var goalInObservation: Bool = false
+        /// Append the agent's cell `(row/n, col/n)` after everything else (the `achieved` key of
+        /// spec §7, for relabeling; the relabeler removes it before the policy sees it).
+        public var exposePosition: Bool = false
         /// Creates parameters.
         public init(mazeDim: Int = 11, numGoals: Int = 3, timeLimit: Int = 250, randomizedActionSpace: Bool = false,
-                    goalInObservation: Bool = false) {
+                    goalInObservation: Bool = false, exposePosition: Bool = false) {
             self.mazeDim = mazeDim
             self.numGoals = numGoals
             self.timeLimit = timeLimit
             self.randomizedActionSpace = randomizedActionSpace
             self.goalInObservation = goalInObservation
+            self.exposePosition = exposePosition
         }
         /// Every invalid field.
         public func validationErrors() -> [FieldError] {
@@ -70,8 +77,10 @@ public final class MazeRunner: Environment {
 
     /// `MazeRunner-<dim>x<dim>-k<goals>`.
     public var name: String { "MazeRunner-\(parameters.mazeDim)x\(parameters.mazeDim)-k\(parameters.numGoals)" }
-    /// 7 floats, plus `2·k` with the goals in the observation.
-    public var observationSize: Int { 7 + (parameters.goalInObservation ? 2 * parameters.numGoals : 0) }
+    /// 7 floats, plus `2·k` with the goals in the observation, plus 2 with the position exposed.
+    public var observationSize: Int {
+        7 + (parameters.goalInObservation ? 2 * parameters.numGoals : 0) + (parameters.exposePosition ? 2 : 0)
+    }
     /// West, north, east, south, stay (possibly permuted).
     public var actionSpace: ActionSpace { .discrete(count: 5) }
 
@@ -148,6 +157,9 @@ public final class MazeRunner: Environment {
         obs.append(f32(Double(timer) / Double(parameters.timeLimit)))
         if parameters.goalInObservation {
             obs += goalSequence.flatMap { [f32(Double($0.x) / n), f32(Double($0.y) / n)] }
+        }
+        if parameters.exposePosition {
+            obs += [f32(Double(position.x) / n), f32(Double(position.y) / n)]
         }
         return obs
     }

@@ -63,4 +63,16 @@ import Testing
             if t == 5 { #expect(r.observation[6] == 1) }
         }
     }
+
+    @Test func mazeRunner_exposePositionAppendsTheCellAfterTheGoals() throws {
+        let env = try MazeRunner(.init(mazeDim: 7, numGoals: 2, timeLimit: 50, goalInObservation: true, exposePosition: true))
+        #expect(env.observationSize == 13)
+        let obs = env.reset(maze: try Maze(rows: handMade), start: GridCell(5, 3), goals: [GridCell(5, 2), GridCell(3, 3)])
+        let n: Float = 7
+        #expect(obs.count == 13 && Array(obs[7...]) == [5 / n, 2 / n, 3 / n, 3 / n, 5 / n, 3 / n])
+        let moved = try env.step(.discrete(0)).observation   // west onto the first goal
+        #expect(Array(moved[7...]) == [-1 / n, -1 / n, 3 / n, 3 / n, 5 / n, 2 / n])
+        let plain = try MazeRunner(.init(mazeDim: 7, numGoals: 2, exposePosition: true))
+        #expect(plain.observationSize == 9 && plain.reset().count == 9)
+    }
 }
