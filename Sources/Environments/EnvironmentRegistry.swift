@@ -115,10 +115,15 @@ public enum EnvironmentRegistry {
             ParameterSpec("num_goals", .integer(1...10), default: .number(3), "Goals per trial."),
             ParameterSpec("time_limit", .integer(1...1_000_000), default: .number(250), "Steps per trial."),
             ParameterSpec("randomized_action_space", .boolean, default: .bool(false), "Permute the actions at every reset."),
+            ParameterSpec("goal_in_observation", .boolean, default: .bool(false),
+                          "Append the remaining goals (2·k values) to the observation (needed for relabeling)."),
+            ParameterSpec("expose_position", .boolean, default: .bool(false),
+                          "Append the agent's cell (2 values) after the goals; hindsight relabeling reads and removes it."),
         ],
         build: { p, seed in
             try MazeRunner(.init(mazeDim: p.int("maze_dim"), numGoals: p.int("num_goals"), timeLimit: p.int("time_limit"),
-                                 randomizedActionSpace: p.bool("randomized_action_space")), seed: seed)
+                                 randomizedActionSpace: p.bool("randomized_action_space"),
+                                 goalInObservation: p.bool("goal_in_observation"), exposePosition: p.bool("expose_position")), seed: seed)
         })
 
     static func memory(_ name: String, _ summary: String,

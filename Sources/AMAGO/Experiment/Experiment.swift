@@ -66,7 +66,7 @@ public final class Experiment {
         guard let maze = env as? MazeRunner, let strategy = RelabelStrategy(rawValue: spec.relabeling) else {
             throw ExperimentSpecError.invalid([FieldError(field: "relabeling.strategy", expected: "none unless the environment is mazerunner")])
         }
-        return MazeRunnerRelabeler(goals: maze.parameters.numGoals, strategy: strategy)
+        return MazeRunnerRelabeler(goals: maze.parameters.numGoals, strategy: strategy, mazeDim: maze.parameters.mazeDim)
     }
 
     var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints") }

@@ -32,7 +32,9 @@ extension ExperimentSpec {
             s.environmentParameters = ["size": .of(5), "meta_rollout_horizon": .of(100), "max_episode_steps": .of(25)]
             trial(100, epochs: 60)
         case "mazerunner":
-            s.environmentParameters = ["maze_dim": .of(9), "num_goals": .of(2), "time_limit": .of(100)]
+            s.environmentParameters = ["maze_dim": .of(9), "num_goals": .of(2), "time_limit": .of(100),
+                                       "goal_in_observation": .bool(true), "expose_position": .bool(true)]
+            s.relabeling = "some"
             trial(100, epochs: 60)
         case "repeat_first", "repeat_previous", "count_recall":
             trial(64, epochs: 40)

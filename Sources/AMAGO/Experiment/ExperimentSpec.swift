@@ -80,6 +80,15 @@ public struct ExperimentSpec: Equatable, Sendable {
         if model.positionEmbedding == "rope", case .transformer = model.encoderKind, (model.dModel / max(model.heads, 1)) % 2 != 0 {
             errors.append(FieldError(field: "model.position_embedding", expected: "an even head width for rope"))
         }
+        if relabeling != "none" {
+            if environment != "mazerunner" {
+                errors.append(FieldError(field: "relabeling.strategy", expected: "none unless environment.name is mazerunner"))
+            } else {
+                for flag in ["goal_in_observation", "expose_position"] where environmentParameters[flag] != .bool(true) {
+                    errors.append(FieldError(field: "environment.parameters.\(flag)", expected: "true when relabeling is on"))
+                }
+            }
+        }
         if agent.criticsForTarget > agent.critics {
             errors.append(FieldError(field: "agent.critics_for_target", expected: "at most agent.critics (\(agent.critics))"))
         }
