@@ -1,0 +1,61 @@
+import AMAGO
+import Autograd
+import Environments
+import Foundation
+import Testing
+
+/// Whole experiments on small tasks with fixed seeds, asserting what was learned. Each runs in
+/// well under two minutes in release mode on two cores.
+@Suite(.serialized) struct LearningTests {
+    static func baseSpec(_ environment: String, _ parameters: [String: JSONValue]) -> ExperimentSpec {
+        var s = ExperimentSpec()
+        s.seed = 1
+        s.environment = environment
+        s.environmentParameters = parameters
+        s.model.dModel = 64; s.model.layers = 2; s.model.heads = 4; s.model.dFeedForward = 256
+        s.model.timestepHidden = 64; s.model.timestepOutput = 32
+        s.model.actorHidden = 128; s.model.criticHidden = 128
+        s.agent.rewardMultiplier = 100
+        s.schedule.learningRate = 3e-4; s.schedule.warmupSteps = 100
+        s.schedule.parallelActors = 8
+        s.exploration.kind = "egreedy"; s.exploration.epsilonStart = 1; s.exploration.epsilonEnd = 0.05
+        s.checkpointInterval = 1000
+        return s
+    }
+
+    /// Runs `spec` in a temporary folder and returns the final evaluation's metrics.
+    static func train(_ spec: ExperimentSpec) throws -> [String: Double] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-learn-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sink = MemoryMetricSink()
+        let experiment = try Experiment(spec: spec, directory: folder, sink: sink)
+        _ = try experiment.run()
+        let finalEpoch = sink.points.filter { $0.key.hasPrefix("val/") }.map(\.epoch).max() ?? -1
+        return Dictionary(sink.points.filter { $0.key.hasPrefix("val/") && $0.epoch == finalEpoch }.map { ($0.key, $0.value) },
+                          uniquingKeysWith: { $1 })
+    }
+
+    /// The goal side is shown only in the first observation; the agent must carry it to the end
+    /// of the corridor. The −1/H step penalty is the reference's setting for this task.
+    @Test func tMazePassive_shortCorridorIsSolved() throws {
+        var s = Self.baseSpec("tmaze_passive", ["corridor_length": .number(5), "penalty": .number(-1.0 / 6)])
+        s.agent.gamma = 0.9999
+        s.exploration.epsilonEnd = 0.01; s.exploration.annealSteps = 3000
+        s.schedule.maxSequenceLength = 8; s.schedule.epochs = 30; s.schedule.timestepsPerEpoch = 30; s.schedule.batchesPerEpoch = 40
+        s.evaluation.timesteps = 13; s.evaluation.actors = 16; s.evaluation.interval = 10
+        let val = try Self.train(s)
+        #expect((val["val/success_rate"] ?? 0) >= 0.95, "\(val)")
+    }
+
+    /// Three attempts at the same 3×3 lake per trial: what the agent learns in the first attempt
+    /// must make later attempts succeed more often (in-context adaptation).
+    @Test func metaFrozenLake_laterAttemptsSucceedMoreOften() throws {
+        var s = Self.baseSpec("meta_frozen_lake", ["size": .number(3), "k_episodes": .number(3)])
+        s.exploration.annealSteps = 10_000
+        s.schedule.maxSequenceLength = 32; s.schedule.epochs = 40; s.schedule.timestepsPerEpoch = 40; s.schedule.batchesPerEpoch = 40
+        s.evaluation.timesteps = 60; s.evaluation.actors = 32; s.evaluation.interval = 10
+        let val = try Self.train(s)
+        let first = val["val/episode_0_success"] ?? 0, last = val["val/episode_2_success"] ?? 0
+        #expect(last > first + 0.1, "first attempt \(first), last attempt \(last)")
+    }
+}
