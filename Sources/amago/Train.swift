@@ -31,7 +31,14 @@ struct Train: ParsableCommand {
         BLAS.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let folder = URL(fileURLWithPath: data ?? "data/\(experimentSpec.name)")
         let sink = TerminalSummarySink()
-        let experiment = try Experiment(spec: experimentSpec, directory: folder, sink: sink)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let metricsFile = folder.appendingPathComponent("metrics.jsonl")
+        if !resume { try? FileManager.default.removeItem(at: metricsFile) }
+        let experiment = try Experiment(spec: experimentSpec, directory: folder,
+                                        sink: CompositeMetricSink([sink, try FileMetricSink(url: metricsFile)]))
+        if !resume && experiment.hasCheckpoint {
+            throw ValidationError("\(folder.path) already holds a run: add --resume to continue it, or choose another --data folder")
+        }
         if !quiet { experiment.onProgress = { ProgressLine.show($0) } }
         let stopRequested = SignalFlag.install()
         let outcome = try experiment.run(resume: resume, shouldStop: { stopRequested.isSet })
@@ -40,7 +47,7 @@ struct Train: ParsableCommand {
         print("epochs \(outcome.epochsCompleted), env steps \(outcome.environmentSteps), gradient steps \(outcome.gradientSteps)")
         for key in ["val/return", "val/success_rate"] { if let v = sink.last[key] { print("\(key) \(String(format: "%.4f", v))") } }
         if let checkpoint = outcome.lastCheckpoint { print("checkpoint \(checkpoint.path)") }
-        print("data folder \(folder.path)")
+        print("data folder \(folder.path) (metrics in metrics.jsonl)")
     }
 }
 

@@ -79,6 +79,14 @@ public struct MetricPoint: Equatable, Sendable {
 public protocol MetricSink: AnyObject {
     /// Stores a batch of points.
     func record(_ points: [MetricPoint]) throws
+    /// Forgets the points recorded after `epoch`: a resumed run repeats what followed its
+    /// checkpoint, and the history must not hold those epochs twice.
+    func discardPoints(afterEpoch epoch: Int) throws
+}
+
+extension MetricSink {
+    /// Sinks that keep nothing have nothing to discard.
+    public func discardPoints(afterEpoch epoch: Int) throws {}
 }
 
 /// Keeps metrics in memory (for tests and the CLI's summary).
@@ -86,6 +94,7 @@ public final class MemoryMetricSink: MetricSink {
     public private(set) var points: [MetricPoint] = []
     public init() {}
     public func record(_ points: [MetricPoint]) throws { self.points += points }
+    public func discardPoints(afterEpoch epoch: Int) throws { points.removeAll { $0.epoch > epoch } }
     /// The values of `key` in the order they were recorded.
     public func series(_ key: String) -> [Double] { points.filter { $0.key == key }.map(\.value) }
 }

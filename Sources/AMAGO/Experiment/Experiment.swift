@@ -70,6 +70,9 @@ public final class Experiment {
     }
 
     var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints") }
+    /// Whether the data folder holds a run that `run(resume: true)` would continue.
+    public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: latestCheckpoint.path) }
+
     /// The checkpoint rewritten at every save.
     public var latestCheckpoint: URL { checkpointDirectory.appendingPathComponent("latest.safetensors") }
 
@@ -77,12 +80,16 @@ public final class Experiment {
     /// `shouldStop` is polled between env steps and between gradient steps; when it returns
     /// true the run writes a checkpoint and returns.
     public func run(resume: Bool = false, shouldStop: @escaping () -> Bool = { false }) throws -> ExperimentOutcome {
+        if resume, !FileManager.default.fileExists(atPath: latestCheckpoint.path) {
+            try sink?.discardPoints(afterEpoch: -1)  // nothing was kept: start over, history included
+        }
         if resume, FileManager.default.fileExists(atPath: latestCheckpoint.path) {
             let saved = try Checkpoint.load(into: learner, from: latestCheckpoint)
             // The checkpoint closes its epoch (collection and training done), so the run goes on
             // with the next one rather than collecting that epoch again (spec §11 item 17).
             (epoch, environmentSteps, gradientSteps) = (saved.epoch + 1, saved.environmentSteps, saved.gradientSteps)
             agent.reseed(spec.seed &+ UInt64(epoch))
+            try sink?.discardPoints(afterEpoch: saved.epoch)
         }
         let s = spec.schedule
         let trainers = try ActorGroup(environments: makeEnvironments(count: s.parallelActors, seedOffset: 0), agent: agent,
@@ -102,8 +109,10 @@ public final class Experiment {
             try train(shouldStop: shouldStop)
             if shouldStop() { return try stop(&lastSaved) }
             epochSeconds.append(Date().timeIntervalSince(epochStart))
-            if epoch % spec.checkpointInterval == 0 || epoch == s.epochs - 1 { lastSaved = try checkpoint() }
+            // The epoch's metrics are recorded before its checkpoint, so a checkpoint always
+            // implies a complete history up to it.
             try record(["charts/epoch": Double(epoch), "perf/epoch_seconds": epochSeconds.last!])
+            if epoch % spec.checkpointInterval == 0 || epoch == s.epochs - 1 { lastSaved = try checkpoint() }
             report("collecting")
             epoch += 1
         }
@@ -186,8 +195,13 @@ public final class Experiment {
         let e = closingEpoch ?? epoch
         let url = checkpointDirectory.appendingPathComponent(String(format: "epoch_%06d.safetensors", max(e, 0)))
         try Checkpoint.save(learner, epoch: e, environmentSteps: environmentSteps, gradientSteps: gradientSteps, to: url)
-        try? FileManager.default.removeItem(at: latestCheckpoint)
-        try FileManager.default.copyItem(at: url, to: latestCheckpoint)
+        // Copy, then rename over `latest`: a crash at any moment leaves the old or the new one whole.
+        let staging = checkpointDirectory.appendingPathComponent("latest.staging")
+        try? FileManager.default.removeItem(at: staging)
+        try FileManager.default.copyItem(at: url, to: staging)
+        guard rename(staging.path, latestCheckpoint.path) == 0 else {
+            throw AMAGOError.replayStorage(path: latestCheckpoint.path, message: "cannot replace the latest checkpoint (errno \(errno))")
+        }
         return url
     }
 

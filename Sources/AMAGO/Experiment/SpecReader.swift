@@ -7,12 +7,15 @@ struct SpecReader {
 
     mutating func fail(_ path: String, _ expected: String) { errors.append(FieldError(field: path, expected: expected)) }
 
+    /// `parent.key`, or `key` at the top level.
+    func join(_ parent: String, _ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
+
     /// The object at `path`, or an empty one when absent; anything else is an error.
     mutating func object(_ value: JSONValue?, at path: String, known: [String]) -> [String: JSONValue] {
         guard let value else { return [:] }
         guard case .object(let fields) = value else { fail(path, "an object"); return [:] }
         for key in fields.keys.sorted() where !known.contains(key) {
-            fail(path.isEmpty ? key : "\(path).\(key)", "no such field (known: \(known.joined(separator: ", ")))")
+            fail(join(path, key), "no such field (known: \(known.joined(separator: ", ")))")
         }
         return fields
     }
@@ -20,7 +23,7 @@ struct SpecReader {
     mutating func int(_ o: [String: JSONValue], _ key: String, at path: String, default value: Int, in range: ClosedRange<Int>) -> Int {
         guard let raw = o[key] else { return value }
         guard let v = raw.intValue, range.contains(v) else {
-            fail("\(path).\(key)", "an integer in \(range.lowerBound)...\(range.upperBound)")
+            fail(join(path, key), "an integer in \(range.lowerBound)...\(range.upperBound)")
             return value
         }
         return v
@@ -30,7 +33,7 @@ struct SpecReader {
                         in range: ClosedRange<Double>) -> Float {
         guard let raw = o[key] else { return value }
         guard let v = raw.doubleValue, v.isFinite, range.contains(v) else {
-            fail("\(path).\(key)", "a number in [\(range.lowerBound), \(range.upperBound)]")
+            fail(join(path, key), "a number in [\(range.lowerBound), \(range.upperBound)]")
             return value
         }
         return Float(v)
@@ -38,7 +41,7 @@ struct SpecReader {
 
     mutating func bool(_ o: [String: JSONValue], _ key: String, at path: String, default value: Bool) -> Bool {
         guard let raw = o[key] else { return value }
-        guard case .bool(let b) = raw else { fail("\(path).\(key)", "true or false"); return value }
+        guard case .bool(let b) = raw else { fail(join(path, key), "true or false"); return value }
         return b
     }
 
@@ -46,7 +49,7 @@ struct SpecReader {
                          oneOf choices: [String]? = nil) -> String {
         guard let raw = o[key] else { return value }
         guard case .string(let s) = raw, choices?.contains(s) ?? !s.isEmpty else {
-            fail("\(path).\(key)", choices.map { "one of \($0.joined(separator: ", "))" } ?? "a non-empty string")
+            fail(join(path, key), choices.map { "one of \($0.joined(separator: ", "))" } ?? "a non-empty string")
             return value
         }
         return s
