@@ -21,32 +21,46 @@ extension ExperimentSpec {
         }
         switch environment {
         case "tmaze_passive", "tmaze_active":
-            trial(16, epochs: 30)
-            s.environmentParameters = ["corridor_length": .of(10)]
-            s.exploration.kind = "bilevel"; s.exploration.rolloutHorizon = 13
+            // The reference's T-Maze settings (spec §10): a −1/H step penalty, reward ×100, γ 0.9999.
+            let corridor = 50, horizon = environment == "tmaze_passive" ? corridor + 1 : corridor + 3
+            s.environmentParameters = ["corridor_length": .of(corridor), "penalty": .of(-1 / Float(horizon))]
+            trial(horizon + 1, epochs: 60)
+            s.agent.rewardMultiplier = 100; s.agent.gamma = 0.9999
+            s.exploration.epsilonEnd = 0.01; s.exploration.annealSteps = 20_000
+            s.evaluation.timesteps = horizon
         case "meta_frozen_lake":
-            s.environmentParameters = ["size": .of(3), "k_episodes": .of(3)]
-            trial(32, epochs: 40)
-            s.exploration.kind = "bilevel"; s.exploration.rolloutHorizon = 27
+            s.environmentParameters = ["size": .of(4), "k_episodes": .of(5)]
+            trial(80, epochs: 80)
+            s.agent.rewardMultiplier = 100
+            s.exploration.annealSteps = 40_000
         case "room_key_door":
-            s.environmentParameters = ["size": .of(5), "meta_rollout_horizon": .of(100), "max_episode_steps": .of(25)]
+            s.environmentParameters = ["size": .of(5), "meta_rollout_horizon": .of(100), "max_episode_steps": .of(25), "dark": .bool(true)]
             trial(100, epochs: 60)
+            s.agent.rewardMultiplier = 100
+            s.exploration.kind = "bilevel"; s.exploration.rolloutHorizon = 100; s.exploration.annealSteps = 40_000
         case "mazerunner":
             s.environmentParameters = ["maze_dim": .of(9), "num_goals": .of(2), "time_limit": .of(100),
                                        "goal_in_observation": .bool(true), "expose_position": .bool(true)]
             s.relabeling = "some"
             trial(100, epochs: 60)
+            s.agent.rewardMultiplier = 100
+            s.exploration.annealSteps = 40_000
         case "repeat_first", "repeat_previous", "count_recall":
             trial(64, epochs: 40)
+            s.agent.rewardMultiplier = 100
+            s.exploration.annealSteps = 20_000
         case "stateless_cartpole":
             trial(64, epochs: 40)
+            s.exploration.annealSteps = 20_000
         case "point_robot":
             trial(76, epochs: 60)
-            s.exploration.epsilonStart = 0.5
+            s.agent.multigamma = false
+            s.exploration.epsilonStart = 0.5; s.exploration.epsilonEnd = 0.1; s.exploration.annealSteps = 20_000
         case "multi_task_mix":
             trial(64, epochs: 60)
             s.agent.variant = "multi_task"
             s.agent.minReturn = -1000; s.agent.maxReturn = 1000
+            s.exploration.annealSteps = 40_000
         default:
             trial(64, epochs: 40)
         }
