@@ -18,6 +18,16 @@ extension Tensor {
 
     private var lastAxis: Int { shape.last ?? 1 }
 
+    /// ln Σ exp(x_i) over one row of `n` values, computed stably around the row's maximum.
+    @inline(__always)
+    static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = -Float.infinity
+        for i in 0..<n { m = Swift.max(m, x[i]) }
+        var total: Float = 0
+        for i in 0..<n { total += Foundation.exp(x[i] - m) }
+        return m + Foundation.log(total)
+    }
+
     /// Softmax over the last axis.
     public func softmax() -> Tensor {
         let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
@@ -48,11 +58,7 @@ extension Tensor {
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
                 for r in 0..<rows {
-                    var m = -Float.infinity
-                    for i in 0..<n { m = Swift.max(m, px[r * n + i]) }
-                    var total: Float = 0
-                    for i in 0..<n { total += Foundation.exp(px[r * n + i] - m) }
-                    let lse = m + Foundation.log(total)
+                    let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
                     for i in 0..<n { py[r * n + i] = px[r * n + i] - lse }
                 }
             }
@@ -85,11 +91,7 @@ extension Tensor {
         x.data.withUnsafeBufferPointer { px in
             labels.data.withUnsafeBufferPointer { pl in
                 for r in 0..<rows {
-                    var m = -Float.infinity
-                    for i in 0..<n { m = Swift.max(m, px[r * n + i]) }
-                    var total: Float = 0
-                    for i in 0..<n { total += Foundation.exp(px[r * n + i] - m) }
-                    let lse = m + Foundation.log(total)
+                    let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
                     var l: Float = 0
                     for i in 0..<n {
                         logp[r * n + i] = px[r * n + i] - lse
