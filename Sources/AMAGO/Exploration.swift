@@ -14,6 +14,11 @@ public enum ExplorationSchedule: Codable, Equatable, Sendable {
     /// and `e₁` anneals `endStart → endEnd`; the reference's `"bilevel"`.
     case bilevel(rolloutHorizon: Int, startStart: Float = 1, startEnd: Float = 0.05, endStart: Float = 0.8,
                  endEnd: Float = 0.01, annealSteps: Int = 1_000_000, randomize: Bool = true)
+    /// The reference's T-Maze exploration (examples/04): `0.5/horizon` inside the corridor
+    /// (`0 < t < horizon − 3`), where a single wrong move makes the trial unwinnable, and the
+    /// annealed ε-greedy schedule elsewhere (at the start and at the junction, where the goal must
+    /// be discovered).
+    case corridor(horizon: Int, start: Float = 1, end: Float = 0.01, annealSteps: Int = 100_000, randomize: Bool = true)
     /// No exploration noise (ε = 0).
     case none
 
@@ -27,6 +32,9 @@ public enum ExplorationSchedule: Codable, Equatable, Sendable {
             let last = Self.anneal(from: es, to: ee, steps: n, over: anneal)
             let progress = horizon > 0 ? Double(t) / Double(horizon) : 0
             return Float(first - (first - last) * progress)
+        case let .corridor(horizon, start, end, anneal, _):
+            if t > 0 && t < horizon - 3 { return 0.5 / Float(max(horizon, 1)) }
+            return Float(Self.anneal(from: start, to: end, steps: n, over: anneal))
         case .none:
             return 0
         }
@@ -35,7 +43,8 @@ public enum ExplorationSchedule: Codable, Equatable, Sendable {
     /// Whether each actor's ε is scaled by a multiplier `m ~ U[0, 1)` re-drawn every trial.
     public var randomizesMultiplier: Bool {
         switch self {
-        case let .epsilonGreedy(_, _, _, randomize), let .bilevel(_, _, _, _, _, _, randomize): return randomize
+        case let .epsilonGreedy(_, _, _, randomize), let .bilevel(_, _, _, _, _, _, randomize),
+             let .corridor(_, _, _, _, randomize): return randomize
         case .none: return false
         }
     }

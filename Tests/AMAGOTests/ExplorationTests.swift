@@ -94,3 +94,17 @@ import TestSupport
         #expect(fixed.multipliers == [1, 1] && abs(fixed.epsilon(actor: 0, timeIndex: 5) - 0.9) < 1e-6)
     }
 }
+
+@Suite struct CorridorExplorationTests {
+    /// Quiet inside the corridor, annealed ε-greedy at the start and at the junction.
+    @Test func corridor_isQuietInsideAndAnnealedOutside() {
+        let schedule = ExplorationSchedule.corridor(horizon: 51, start: 1, end: 0.01, annealSteps: 1000, randomize: false)
+        #expect(schedule.baseEpsilon(steps: 0, timeIndex: 0) == 1)
+        #expect(Swift.abs(schedule.baseEpsilon(steps: 0, timeIndex: 1) - 0.5 / 51) < 1e-7)
+        #expect(Swift.abs(schedule.baseEpsilon(steps: 0, timeIndex: 47) - 0.5 / 51) < 1e-7)
+        #expect(schedule.baseEpsilon(steps: 0, timeIndex: 48) == 1)
+        #expect(Swift.abs(schedule.baseEpsilon(steps: 500, timeIndex: 50) - 0.505) < 1e-6)
+        #expect(Swift.abs(schedule.baseEpsilon(steps: 5000, timeIndex: 50) - 0.01) < 1e-7)
+        #expect(!schedule.randomizesMultiplier)
+    }
+}

@@ -47,6 +47,9 @@ extension ExperimentSpec {
         let e = exploration
         switch e.kind {
         case "none": return .none
+        case "corridor":
+            return .corridor(horizon: e.rolloutHorizon, start: e.epsilonStart, end: e.epsilonEnd, annealSteps: e.annealSteps,
+                             randomize: e.randomize)
         case "bilevel":
             return .bilevel(rolloutHorizon: e.rolloutHorizon, startStart: e.epsilonStart, startEnd: e.epsilonEnd,
                             endStart: e.epsilonEndStart, endEnd: e.epsilonEndEnd, annealSteps: e.annealSteps, randomize: e.randomize)

@@ -158,7 +158,8 @@ public struct ScheduleSpec: Equatable, Sendable {
 
 /// Exploration of the training actors (spec §6.5).
 public struct ExplorationSpec: Equatable, Sendable {
-    /// `egreedy`, `bilevel` or `none`.
+    /// `egreedy`, `bilevel`, `corridor` (T-Maze: quiet inside the corridor, see
+    /// `ExplorationSchedule.corridor`; uses `rollout_horizon`) or `none`.
     public var kind = "egreedy"
     public var epsilonStart: Float = 1, epsilonEnd: Float = 0.05, annealSteps = 1_000_000
     /// Bilevel only: the trial length over which ε decays within a trial, and its end values.
@@ -171,7 +172,7 @@ public struct ExplorationSpec: Equatable, Sendable {
         let p = "exploration"
         let o = r.object(value, at: p, known: ["kind", "eps_start", "eps_end", "anneal_steps", "rollout_horizon", "eps_end_start",
                                                 "eps_end_end", "randomize"])
-        kind = r.string(o, "kind", at: p, default: kind, oneOf: ["egreedy", "bilevel", "none"])
+        kind = r.string(o, "kind", at: p, default: kind, oneOf: ["egreedy", "bilevel", "corridor", "none"])
         epsilonStart = r.float(o, "eps_start", at: p, default: epsilonStart, in: 0...1)
         epsilonEnd = r.float(o, "eps_end", at: p, default: epsilonEnd, in: 0...1)
         annealSteps = r.int(o, "anneal_steps", at: p, default: annealSteps, in: 1...1_000_000_000)

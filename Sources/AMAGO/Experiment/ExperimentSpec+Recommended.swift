@@ -26,6 +26,7 @@ extension ExperimentSpec {
             s.environmentParameters = ["corridor_length": .of(corridor), "penalty": .of(-1 / Float(horizon))]
             trial(horizon + 1, epochs: 60)
             s.agent.rewardMultiplier = 100; s.agent.gamma = 0.9999
+            s.exploration.kind = "corridor"; s.exploration.rolloutHorizon = horizon
             s.exploration.epsilonEnd = 0.01; s.exploration.annealSteps = 20_000
             s.evaluation.timesteps = horizon
         case "meta_frozen_lake":
