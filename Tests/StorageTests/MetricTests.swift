@@ -156,6 +156,10 @@ import Storage
             let epochQueryTime = try clock.measure {
                 _ = try store.series(experimentID: id, key: "train/loss", axis: .epoch, maxPoints: 500)
             }
+            let repeated = try (0..<5).map { _ in
+                try clock.measure { _ = try store.series(experimentID: id, key: "train/loss", maxPoints: 500) }
+            }
+            print("[timing] \(kind): repeated env_steps queries: \(repeated)")
             print("[timing] \(kind): insert 100000 points in 200 batches: \(insertTime); 500-bucket env_steps query: \(queryTime); epoch query: \(epochQueryTime)")
         }
     }
