@@ -10,6 +10,7 @@ internal import GRDB
 public final class Store: @unchecked Sendable {
     // @unchecked: the only stored state is GRDB's writer, which serialises access itself.
     let writer: any DatabaseWriter
+    private let gate = AccessGate()
 
     /// The path this store was opened with (`:memory:` for an in-memory database).
     public let path: String
@@ -60,6 +61,12 @@ public final class Store: @unchecked Sendable {
         try read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
+    /// Closes every connection after the accesses in flight finish (the WAL is checkpointed into
+    /// the main file). Later calls throw `conflict`; closing twice does nothing.
+    public func close() throws {
+        do { _ = try gate.close { try writer.close() } } catch { throw StorageError.wrap(error) }
+    }
+
     /// Runs raw SQL; a test hook for checking that failures carry their statement.
     public func executeRawSQL(_ sql: String) throws {
         try write { db in try db.execute(sql: sql) }
@@ -69,11 +76,11 @@ public final class Store: @unchecked Sendable {
 
     /// Runs `body` in a write transaction, mapping every error to `StorageError`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.write(body) } catch { throw StorageError.wrap(error) }
+        do { return try gate.run { try writer.write(body) } } catch { throw StorageError.wrap(error) }
     }
 
     /// Runs `body` in a read-only access (a snapshot, concurrent with writes on a pool).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.read(body) } catch { throw StorageError.wrap(error) }
+        do { return try gate.run { try writer.read(body) } } catch { throw StorageError.wrap(error) }
     }
 }
