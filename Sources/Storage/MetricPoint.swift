@@ -82,3 +82,11 @@ public enum MetricCutoff: Equatable, Sendable {
     /// Delete points recorded after this many environment steps.
     case envSteps(Int)
 }
+
+/// Metric points recorded since a feed position.
+public struct MetricFeed: Equatable, Sendable {
+    /// The new points, oldest first.
+    public var points: [MetricPoint]
+    /// The position to pass back as `after` next time.
+    public var lastSequence: Int64
+}

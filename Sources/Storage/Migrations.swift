@@ -68,6 +68,9 @@ enum Migrations {
                 UNIQUE (experiment_id, key)
             );
             CREATE TABLE metric_points (
+                -- AUTOINCREMENT: ids never repeat, even after the tail is deleted on resume,
+                -- so a live feed's position stays valid.
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 series_id INTEGER NOT NULL REFERENCES metric_series(id) ON DELETE CASCADE,
                 value REAL,
                 env_steps INTEGER NOT NULL,

@@ -44,7 +44,7 @@ extension Store {
                                              lo: lo, hi: hi, buckets: maxPoints)
                 result.isDownsampled = true
             } else {
-                result.samples = try Row.fetchAll(db, sql: "SELECT \(x) AS x, value FROM metric_points WHERE \(range) ORDER BY \(x), rowid",
+                result.samples = try Row.fetchAll(db, sql: "SELECT \(x) AS x, value FROM metric_points WHERE \(range) ORDER BY \(x), id",
                                                   arguments: arguments).map { row in
                     let x: Double = row["x"]
                     let value = (row["value"] as Double?) ?? .nan

@@ -164,3 +164,27 @@ import Storage
         }
     }
 }
+
+@Suite struct MetricFeedTests {
+    @Test(arguments: StoreKind.allCases)
+    func feed_returnsNewPointsOfEveryKeyAndSurvivesTruncation(kind: StoreKind) throws {
+        try withStore(kind) { store throws in
+            let id = try store.makeExperiment().id
+            let other = try store.makeExperiment().id
+            try store.insertMetrics([point("a", 1, step: 1, epoch: 1), point("b", 2, step: 1, epoch: 1)], experimentID: id)
+            try store.insertMetrics([point("a", 9, step: 1)], experimentID: other)
+            let first = try store.newMetricPoints(experimentID: id)
+            #expect(first.points.map(\.key) == ["a", "b"])
+            try store.insertMetrics([point("a", 3, step: 2, epoch: 2)], experimentID: id)
+            let second = try store.newMetricPoints(experimentID: id, after: first.lastSequence)
+            #expect(second.points.map(\.value) == [3])
+            // The tail is cut on resume; points written afterwards still come after the position.
+            try store.deleteMetrics(experimentID: id, after: .epoch(1))
+            try store.insertMetrics([point("a", 4, step: 2, epoch: 2)], experimentID: id)
+            let third = try store.newMetricPoints(experimentID: id, after: second.lastSequence)
+            #expect(third.points.map(\.value) == [4])
+            let none = try store.newMetricPoints(experimentID: id, after: third.lastSequence)
+            #expect(none.points.isEmpty && none.lastSequence == third.lastSequence)
+        }
+    }
+}
