@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -22,6 +23,7 @@ let package = Package(
         .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd", "Environments"], swiftSettings: settings),
         .target(name: "HTTPCore", swiftSettings: settings),
         .target(name: "Environments", swiftSettings: settings),
+        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
@@ -34,5 +36,6 @@ let package = Package(
         .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "Environments", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: settings),
     ]
 )

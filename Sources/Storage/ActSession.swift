@@ -1,0 +1,161 @@
+import Foundation
+internal import GRDB
+
+/// The database record of a `/act` session.
+///
+/// The policy's context (the Transformer's key/value cache) lives in the service's memory;
+/// this record makes sessions listable, lets the service tell an expired or evicted session
+/// (`410`) from one that never existed (`404`), and survives restarts as an ended record.
+public struct ActSession: Equatable, Sendable {
+    /// A 20-character URL-safe random id (100 bits, hard to guess).
+    public var id: String
+    /// The experiment whose policy it runs.
+    public var experimentID: String
+    /// The checkpoint whose weights it runs.
+    public var checkpointID: String
+    /// When it was created.
+    public var createdAt: Date
+    /// When it last served an action.
+    public var lastUsedAt: Date
+    /// How many actions it has served.
+    public var steps: Int
+    /// When it expired or was evicted; nil while open.
+    public var endedAt: Date?
+    /// Why it ended: `expired`, `evicted`, `restart` or the caller's reason.
+    public var endReason: String?
+
+    /// Whether it can still serve actions.
+    public var isOpen: Bool { endedAt == nil }
+
+    static let columns = "id, experiment_id, checkpoint_id, created_at, last_used_at, steps, ended_at, end_reason"
+
+    init(row: Row) {
+        id = row["id"]
+        experimentID = row["experiment_id"]
+        checkpointID = row["checkpoint_id"]
+        createdAt = Date(storageSeconds: row["created_at"])
+        lastUsedAt = Date(storageSeconds: row["last_used_at"])
+        steps = row["steps"]
+        endedAt = (row["ended_at"] as Double?).map(Date.init(storageSeconds:))
+        endReason = row["end_reason"]
+    }
+
+    static func require(_ db: Database, id: String) throws -> ActSession {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM act_sessions WHERE id = ?", arguments: [id]) else {
+            throw StorageError.notFound(kind: "session", id: id)
+        }
+        return ActSession(row: row)
+    }
+}
+
+extension Store {
+    /// Opens a session on one checkpoint of an experiment.
+    ///
+    /// Throws `notFound` for an unknown experiment or checkpoint, `conflict` if the checkpoint
+    /// belongs to another experiment.
+    public func createSession(experimentID: String, checkpointID: String, now: Date = Date()) throws -> ActSession {
+        try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            let checkpoint = try Checkpoint.requireOne(db, "WHERE id = ?", [checkpointID], missing: checkpointID)
+            guard checkpoint.experimentID == experimentID else {
+                throw StorageError.conflict("checkpoint '\(checkpointID)' belongs to experiment '\(checkpoint.experimentID)'")
+            }
+            let id = Identifier.make(length: 20)
+            try db.execute(sql: """
+                INSERT INTO act_sessions (id, experiment_id, checkpoint_id, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [id, experimentID, checkpointID, now.storageSeconds, now.storageSeconds])
+            return try ActSession.require(db, id: id)
+        }
+    }
+
+    /// The session with this id, open or ended; throws `notFound` if there is none.
+    public func session(id: String) throws -> ActSession {
+        try read { db in try ActSession.require(db, id: id) }
+    }
+
+    /// Open sessions, most recently used first, optionally of one experiment.
+    public func openSessions(experimentID: String? = nil) throws -> [ActSession] {
+        try read { db in
+            var sql = "SELECT \(ActSession.columns) FROM act_sessions WHERE ended_at IS NULL"
+            var arguments: StatementArguments = []
+            if let experimentID {
+                sql += " AND experiment_id = ?"
+                arguments += [experimentID]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY last_used_at DESC, id", arguments: arguments)
+                .map(ActSession.init(row:))
+        }
+    }
+
+    /// Marks an open session used now and adds `steps` to its action count.
+    ///
+    /// Throws `notFound` for an unknown id and `conflict` for an ended session.
+    @discardableResult
+    public func touchSession(id: String, steps: Int = 1, now: Date = Date()) throws -> ActSession {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE act_sessions SET last_used_at = ?, steps = steps + ? WHERE id = ? AND ended_at IS NULL
+                """, arguments: [now.storageSeconds, steps, id])
+            let touched = db.changesCount == 1
+            let session = try ActSession.require(db, id: id)
+            guard touched else {
+                throw StorageError.conflict("session '\(id)' has ended (\(session.endReason ?? "ended"))")
+            }
+            return session
+        }
+    }
+
+    /// Deletes a session record; throws `notFound` if there is none.
+    public func deleteSession(id: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM act_sessions WHERE id = ?", arguments: [id])
+            if db.changesCount == 0 { throw StorageError.notFound(kind: "session", id: id) }
+        }
+    }
+
+    /// Ends open sessions idle for longer than `idleFor` seconds.
+    /// - Returns: the ids of the sessions ended, for the service to free their contexts.
+    @discardableResult
+    public func expireIdleSessions(idleFor: TimeInterval, now: Date = Date()) throws -> [String] {
+        try endSessions(where: "last_used_at < ?", [now.storageSeconds - idleFor], reason: "expired", now: now)
+    }
+
+    /// Ends the least recently used open sessions beyond the newest `cap`.
+    /// - Returns: the ids of the sessions ended.
+    @discardableResult
+    public func evictSessions(beyond cap: Int, now: Date = Date()) throws -> [String] {
+        try endSessions(where: """
+            id NOT IN (SELECT id FROM act_sessions WHERE ended_at IS NULL ORDER BY last_used_at DESC, id LIMIT ?)
+            """, [max(cap, 0)], reason: "evicted", now: now)
+    }
+
+    /// Ends every open session (their in-memory contexts are gone after a restart).
+    @discardableResult
+    public func endOpenSessions(reason: String = "restart", now: Date = Date()) throws -> [String] {
+        try endSessions(where: "1", [], reason: reason, now: now)
+    }
+
+    /// Deletes ended session records older than `endedBefore`.
+    /// - Returns: how many were deleted.
+    @discardableResult
+    public func purgeEndedSessions(endedBefore: Date) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM act_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
+                           arguments: [endedBefore.storageSeconds])
+            return db.changesCount
+        }
+    }
+
+    private func endSessions(where condition: String, _ arguments: StatementArguments,
+                             reason: String, now: Date) throws -> [String] {
+        try write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM act_sessions WHERE ended_at IS NULL AND \(condition) ORDER BY last_used_at, id",
+                                          arguments: arguments)
+            for id in ids {
+                try db.execute(sql: "UPDATE act_sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
+                               arguments: [now.storageSeconds, reason, id])
+            }
+            return ids
+        }
+    }
+}

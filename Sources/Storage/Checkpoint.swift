@@ -1,0 +1,151 @@
+import Foundation
+internal import GRDB
+
+/// The database's reference to a saved model.
+///
+/// The weights live as a safetensors file in the data folder; the database holds only its
+/// relative path and metadata, so the database stays small and a checkpoint can be streamed
+/// to `GET /checkpoints/{id}` straight from disk. Write the file first, then record it.
+public struct Checkpoint: Equatable, Sendable {
+    /// A 12-character URL-safe random id.
+    public var id: String
+    /// The experiment it belongs to.
+    public var experimentID: String
+    /// The epoch after which it was saved.
+    public var epoch: Int
+    /// Environment steps at that time.
+    public var envSteps: Int
+    /// Gradient steps at that time.
+    public var gradSteps: Int
+    /// The evaluation return at that time, if an evaluation ran.
+    public var evalReturn: Double?
+    /// The weights file, relative to the data folder.
+    public var path: String
+    /// The file's size in bytes.
+    public var sizeBytes: Int
+    /// When it was recorded.
+    public var createdAt: Date
+
+    static let columns = "id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at"
+
+    init(row: Row) {
+        id = row["id"]
+        experimentID = row["experiment_id"]
+        epoch = row["epoch"]
+        envSteps = row["env_steps"]
+        gradSteps = row["grad_steps"]
+        evalReturn = row["eval_return"]
+        path = row["path"]
+        sizeBytes = row["size_bytes"]
+        createdAt = Date(storageSeconds: row["created_at"])
+    }
+}
+
+/// What a worker records after writing a checkpoint file.
+public struct NewCheckpoint: Equatable, Sendable {
+    /// The epoch after which it was saved.
+    public var epoch: Int
+    /// Environment steps at that time.
+    public var envSteps: Int
+    /// Gradient steps at that time.
+    public var gradSteps: Int
+    /// The evaluation return at that time, if known.
+    public var evalReturn: Double?
+    /// The weights file, relative to the data folder (unique).
+    public var path: String
+    /// The file's size in bytes.
+    public var sizeBytes: Int
+
+    /// Describes a checkpoint file.
+    public init(epoch: Int, envSteps: Int, gradSteps: Int, evalReturn: Double? = nil,
+                path: String, sizeBytes: Int) {
+        self.epoch = epoch
+        self.envSteps = envSteps
+        self.gradSteps = gradSteps
+        self.evalReturn = evalReturn
+        self.path = path
+        self.sizeBytes = sizeBytes
+    }
+}
+
+extension Store {
+    /// Records a checkpoint file of an experiment.
+    @discardableResult
+    public func addCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> Checkpoint {
+        try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            let id = Identifier.make()
+            try db.execute(sql: """
+                INSERT INTO checkpoints (id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, experimentID, new.epoch, new.envSteps, new.gradSteps,
+                                 new.evalReturn.flatMap { $0.isNaN ? nil : $0 }, new.path, new.sizeBytes,
+                                 now.storageSeconds])
+            return try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id)
+        }
+    }
+
+    /// The checkpoint with this id; throws `notFound` if there is none.
+    public func checkpoint(id: String) throws -> Checkpoint {
+        try read { db in try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id) }
+    }
+
+    /// An experiment's checkpoints in training order.
+    public func checkpoints(experimentID: String) throws -> [Checkpoint] {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try Row.fetchAll(db, sql: "SELECT \(Checkpoint.columns) FROM checkpoints WHERE experiment_id = ? ORDER BY epoch, created_at, id",
+                                    arguments: [experimentID]).map(Checkpoint.init(row:))
+        }
+    }
+
+    /// The most advanced checkpoint (highest epoch, then newest), or nil if none was saved.
+    public func latestCheckpoint(experimentID: String) throws -> Checkpoint? {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try Checkpoint.fetchOne(db, "WHERE experiment_id = ? ORDER BY epoch DESC, created_at DESC, id DESC",
+                                           [experimentID])
+        }
+    }
+
+    /// The checkpoint with the highest evaluation return (ties: the later one), or nil if no
+    /// checkpoint has one.
+    public func bestCheckpoint(experimentID: String) throws -> Checkpoint? {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try Checkpoint.fetchOne(db, """
+                WHERE experiment_id = ? AND eval_return IS NOT NULL
+                ORDER BY eval_return DESC, epoch DESC, created_at DESC LIMIT 1
+                """, [experimentID])
+        }
+    }
+
+    /// Deletes the checkpoint records saved after `epoch` (and their sessions).
+    /// - Returns: their file paths, for the caller to remove.
+    @discardableResult
+    public func deleteCheckpoints(experimentID: String, afterEpoch epoch: Int) throws -> [String] {
+        try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            let paths = try String.fetchAll(db, sql: "SELECT path FROM checkpoints WHERE experiment_id = ? AND epoch > ?",
+                                            arguments: [experimentID, epoch])
+            try db.execute(sql: "DELETE FROM checkpoints WHERE experiment_id = ? AND epoch > ?",
+                           arguments: [experimentID, epoch])
+            return paths
+        }
+    }
+}
+
+extension Checkpoint {
+    static func fetchOne(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> Checkpoint? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM checkpoints \(clause)", arguments: arguments)
+            .map(Checkpoint.init(row:))
+    }
+
+    static func requireOne(_ db: Database, _ clause: String, _ arguments: StatementArguments,
+                           missing id: String) throws -> Checkpoint {
+        guard let checkpoint = try fetchOne(db, clause, arguments) else {
+            throw StorageError.notFound(kind: "checkpoint", id: id)
+        }
+        return checkpoint
+    }
+}

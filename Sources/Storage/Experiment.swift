@@ -1,0 +1,162 @@
+import Foundation
+internal import GRDB
+
+/// Training progress as the worker last reported it.
+public struct ExperimentProgress: Equatable, Sendable {
+    /// The epoch being trained (0 before the first one).
+    public var epoch: Int
+    /// The total number of epochs planned.
+    public var epochs: Int
+    /// Environment steps collected so far.
+    public var envSteps: Int
+    /// Gradient updates applied so far.
+    public var gradSteps: Int
+    /// What the worker is doing now (e.g. "collecting", "training", "evaluating").
+    public var phase: String?
+    /// Estimated seconds until the run completes.
+    public var etaSeconds: Double?
+    /// The most recent evaluation return.
+    public var lastReturn: Double?
+    /// The most recent evaluation success rate in [0, 1].
+    public var lastSuccessRate: Double?
+
+    /// Creates a progress report; every field defaults to "nothing yet".
+    public init(epoch: Int = 0, epochs: Int = 0, envSteps: Int = 0, gradSteps: Int = 0,
+                phase: String? = nil, etaSeconds: Double? = nil,
+                lastReturn: Double? = nil, lastSuccessRate: Double? = nil) {
+        self.epoch = epoch
+        self.epochs = epochs
+        self.envSteps = envSteps
+        self.gradSteps = gradSteps
+        self.phase = phase
+        self.etaSeconds = etaSeconds
+        self.lastReturn = lastReturn
+        self.lastSuccessRate = lastSuccessRate
+    }
+}
+
+/// What the service submits to create an experiment.
+public struct NewExperiment: Equatable, Sendable {
+    /// A display name.
+    public var name: String
+    /// The environment (or multi-task mix) name, for listing.
+    public var environment: String
+    /// The validated spec as JSON text.
+    public var spec: String
+    /// The planned number of epochs (copied into `progress.epochs`).
+    public var epochs: Int
+    /// The `Idempotency-Key` header, if the client sent one.
+    public var idempotencyKey: String?
+    /// A digest of the request body, compared when `idempotencyKey` is reused.
+    public var requestHash: String?
+
+    /// Describes a new experiment.
+    public init(name: String, environment: String, spec: String, epochs: Int = 0,
+                idempotencyKey: String? = nil, requestHash: String? = nil) {
+        self.name = name
+        self.environment = environment
+        self.spec = spec
+        self.epochs = epochs
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+    }
+}
+
+/// One training run, as stored.
+public struct Experiment: Equatable, Sendable {
+    /// A 12-character URL-safe random id.
+    public var id: String
+    /// The display name.
+    public var name: String
+    /// The environment name.
+    public var environment: String
+    /// The spec as JSON text.
+    public var spec: String
+    /// The current life-cycle state.
+    public var status: ExperimentStatus
+    /// When it was created.
+    public var createdAt: Date
+    /// When any field last changed.
+    public var updatedAt: Date
+    /// When it last entered `queued` (orders the job queue; resumes queue behind waiting jobs).
+    public var queuedAt: Date
+    /// When a worker last claimed it.
+    public var startedAt: Date?
+    /// When it last reached a finished status.
+    public var finishedAt: Date?
+    /// Why it failed, for `failed` experiments.
+    public var errorMessage: String?
+    /// The idempotency key it was created with.
+    public var idempotencyKey: String?
+    /// Progress as last reported.
+    public var progress: ExperimentProgress
+    /// The worker that claimed it, while running.
+    public var workerID: String?
+    /// The worker's last heartbeat, while running.
+    public var heartbeatAt: Date?
+    /// A counter bumped on every change; the service's ETag.
+    public var version: Int
+
+    static let columns = """
+        id, name, environment, spec, status, created_at, updated_at, queued_at, started_at, \
+        finished_at, error_message, idempotency_key, epoch, epochs, env_steps, grad_steps, phase, \
+        eta_seconds, last_return, last_success_rate, worker_id, heartbeat_at, version
+        """
+
+    /// Decodes a row selected with `columns`.
+    init(row: Row) throws {
+        let statusText: String = row["status"]
+        guard let status = ExperimentStatus(rawValue: statusText) else {
+            throw StorageError.database(message: "unknown status '\(statusText)'", sql: nil)
+        }
+        id = row["id"]
+        name = row["name"]
+        environment = row["environment"]
+        spec = row["spec"]
+        self.status = status
+        createdAt = Date(storageSeconds: row["created_at"])
+        updatedAt = Date(storageSeconds: row["updated_at"])
+        queuedAt = Date(storageSeconds: row["queued_at"])
+        startedAt = (row["started_at"] as Double?).map(Date.init(storageSeconds:))
+        finishedAt = (row["finished_at"] as Double?).map(Date.init(storageSeconds:))
+        errorMessage = row["error_message"]
+        idempotencyKey = row["idempotency_key"]
+        progress = ExperimentProgress(
+            epoch: row["epoch"], epochs: row["epochs"], envSteps: row["env_steps"],
+            gradSteps: row["grad_steps"], phase: row["phase"], etaSeconds: row["eta_seconds"],
+            lastReturn: row["last_return"], lastSuccessRate: row["last_success_rate"])
+        workerID = row["worker_id"]
+        heartbeatAt = (row["heartbeat_at"] as Double?).map(Date.init(storageSeconds:))
+        version = row["version"]
+    }
+
+    /// Fetches one experiment or nil.
+    static func fetch(_ db: Database, id: String) throws -> Experiment? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM experiments WHERE id = ?", arguments: [id])
+            .map(Experiment.init(row:))
+    }
+
+    /// Fetches one experiment or throws `notFound`.
+    static func require(_ db: Database, id: String) throws -> Experiment {
+        guard let experiment = try fetch(db, id: id) else {
+            throw StorageError.notFound(kind: "experiment", id: id)
+        }
+        return experiment
+    }
+}
+
+/// One page of an experiment listing.
+public struct ExperimentPage: Equatable, Sendable {
+    /// The experiments, newest first.
+    public var experiments: [Experiment]
+    /// Pass this back as `cursor` to get the next page; nil on the last page.
+    public var nextCursor: String?
+}
+
+/// The result of an idempotent create.
+public struct ExperimentCreation: Equatable, Sendable {
+    /// The experiment, new or previously created with the same idempotency key and body.
+    public var experiment: Experiment
+    /// False when an earlier request with the same key and body had already created it.
+    public var isNew: Bool
+}

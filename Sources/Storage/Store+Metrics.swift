@@ -1,0 +1,139 @@
+import Foundation
+internal import GRDB
+
+extension Store {
+    /// Appends a batch of points to an experiment's metrics in one transaction.
+    ///
+    /// The insert statement is prepared once and reused for every point; call this with batches
+    /// of a few hundred points rather than one point at a time.
+    public func insertMetrics(_ points: [MetricPoint], experimentID: String) throws {
+        guard !points.isEmpty else { return }
+        try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            var seriesIDs: [String: Int64] = [:]
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO metric_points (series_id, value, env_steps, grad_steps, epoch, wall_time)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for point in points {
+                let seriesID: Int64
+                if let known = seriesIDs[point.key] {
+                    seriesID = known
+                } else {
+                    seriesID = try ensureSeries(db, experimentID: experimentID, key: point.key)
+                    seriesIDs[point.key] = seriesID
+                }
+                let value: Double? = point.value.isNaN ? nil : point.value
+                insert.setUncheckedArguments([seriesID, value, point.envSteps, point.gradSteps,
+                                              point.epoch, point.wallTime.storageSeconds])
+                try insert.execute()
+            }
+        }
+    }
+
+    /// The metric keys an experiment has recorded, sorted.
+    public func metricKeys(experimentID: String) throws -> [String] {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try String.fetchAll(db, sql: "SELECT key FROM metric_series WHERE experiment_id = ? ORDER BY key",
+                                       arguments: [experimentID])
+        }
+    }
+
+    /// The number of points an experiment has recorded, over all keys.
+    public func metricPointCount(experimentID: String) throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM metric_points
+                WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = ?)
+                """, arguments: [experimentID]) ?? 0
+        }
+    }
+
+    /// The most recent point (by wall time) of every key of an experiment, sorted by key.
+    public func latestMetrics(experimentID: String) throws -> [MetricPoint] {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try Row.fetchAll(db, sql: """
+                SELECT s.key, p.value, p.env_steps, p.grad_steps, p.epoch, p.wall_time
+                FROM metric_series s JOIN metric_points p ON p.id = (
+                    SELECT id FROM metric_points WHERE series_id = s.id
+                    ORDER BY wall_time DESC, id DESC LIMIT 1)
+                WHERE s.experiment_id = ? ORDER BY s.key
+                """, arguments: [experimentID]).map { row in
+                MetricPoint(key: row["key"], value: (row["value"] as Double?) ?? .nan,
+                            envSteps: row["env_steps"], gradSteps: row["grad_steps"], epoch: row["epoch"],
+                            wallTime: Date(storageSeconds: row["wall_time"]))
+            }
+        }
+    }
+
+    /// Points of every key recorded after `sequence`, in insertion order, for a live feed.
+    ///
+    /// Start with `sequence: 0`, then pass back the returned `lastSequence`.
+    /// - Parameters:
+    ///   - limit: the most points to return (clamped to 1...100 000).
+    public func newMetricPoints(experimentID: String, after sequence: Int64 = 0,
+                                limit: Int = 10_000) throws -> MetricFeed {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            // ids come from AUTOINCREMENT and never repeat; the tail after `sequence` is a
+            // short range scan of the primary key.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.id AS sequence, s.key, p.value, p.env_steps, p.grad_steps, p.epoch, p.wall_time
+                FROM metric_points p JOIN metric_series s ON s.id = p.series_id
+                WHERE p.id > ? AND s.experiment_id = ? ORDER BY p.id LIMIT ?
+                """, arguments: [sequence, experimentID, min(max(limit, 1), 100_000)])
+            let points = rows.map { row in
+                MetricPoint(key: row["key"], value: (row["value"] as Double?) ?? .nan,
+                            envSteps: row["env_steps"], gradSteps: row["grad_steps"], epoch: row["epoch"],
+                            wallTime: Date(storageSeconds: row["wall_time"]))
+            }
+            return MetricFeed(points: points, lastSequence: rows.last.map { $0["sequence"] } ?? sequence)
+        }
+    }
+
+    /// Deletes every point recorded beyond `cutoff`, so a run resumed from a checkpoint does not
+    /// leave duplicate history; keys left without points disappear.
+    /// - Returns: how many points were deleted.
+    @discardableResult
+    public func deleteMetrics(experimentID: String, after cutoff: MetricCutoff) throws -> Int {
+        let (column, limit): (String, Int) = {
+            switch cutoff {
+            case let .epoch(epoch): return ("epoch", epoch)
+            case let .envSteps(steps): return ("env_steps", steps)
+            }
+        }()
+        return try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            try db.execute(sql: """
+                DELETE FROM metric_points
+                WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = ?) AND \(column) > ?
+                """, arguments: [experimentID, limit])
+            let deleted = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM metric_series WHERE experiment_id = ?
+                AND NOT EXISTS (SELECT 1 FROM metric_points WHERE series_id = metric_series.id)
+                """, arguments: [experimentID])
+            return deleted
+        }
+    }
+
+    // MARK: - Helpers
+
+    func requireExperimentExists(_ db: Database, id: String) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE id = ?", arguments: [id]) == true else {
+            throw StorageError.notFound(kind: "experiment", id: id)
+        }
+    }
+
+    private func ensureSeries(_ db: Database, experimentID: String, key: String) throws -> Int64 {
+        try db.cachedStatement(sql: "INSERT INTO metric_series (experiment_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .execute(arguments: [experimentID, key])
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql:
+            "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?"), arguments: [experimentID, key]) else {
+            throw StorageError.database(message: "metric series '\(key)' vanished", sql: nil)
+        }
+        return id
+    }
+}

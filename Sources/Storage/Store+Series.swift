@@ -1,0 +1,80 @@
+import Foundation
+internal import GRDB
+
+extension Store {
+    /// One metric series against `axis`.
+    ///
+    /// When the range holds more than `maxPoints` points, SQLite groups them into `maxPoints`
+    /// equal-width x buckets between the smallest and largest x and returns per bucket its
+    /// midpoint, min, max, mean and count; otherwise every point is returned.
+    /// - Parameters:
+    ///   - after: only points whose x is strictly greater (incremental reads).
+    ///   - maxPoints: the most samples to return; nil returns every point.
+    public func series(experimentID: String, key: String, axis: MetricAxis = .envSteps,
+                       after: Double? = nil, maxPoints: Int? = nil) throws -> MetricSeries {
+        if let maxPoints, maxPoints < 1 {
+            throw StorageError.invalidArgument("max_points must be at least 1, got \(maxPoints)")
+        }
+        return try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            guard let seriesID = try Int64.fetchOne(db, sql:
+                "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?", arguments: [experimentID, key]) else {
+                throw StorageError.notFound(kind: "metric", id: key)
+            }
+            let x = axis.column
+            var range = "series_id = ?"
+            var arguments: StatementArguments = [seriesID]
+            if let after {
+                range += " AND \(x) > ?"
+                arguments += [after]
+            }
+            // Separate subqueries let SQLite answer min and max from the (series_id, x) index
+            // in O(log n) instead of one combined scan.
+            let stats = try Row.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM metric_points WHERE \(range)) AS n,
+                    (SELECT min(\(x)) FROM metric_points WHERE \(range)) AS lo,
+                    (SELECT max(\(x)) FROM metric_points WHERE \(range)) AS hi
+                """, arguments: arguments + arguments + arguments)
+            let count: Int = stats?["n"] ?? 0
+            var result = MetricSeries(key: key, axis: axis, samples: [], isDownsampled: false,
+                                      pointCount: count, lastX: stats?["hi"])
+            guard count > 0, let lo: Double = stats?["lo"], let hi: Double = stats?["hi"] else { return result }
+            if let maxPoints, count > maxPoints {
+                result.samples = try buckets(db, x: x, range: range, arguments: arguments,
+                                             lo: lo, hi: hi, buckets: maxPoints)
+                result.isDownsampled = true
+            } else {
+                result.samples = try Row.fetchAll(db, sql: "SELECT \(x) AS x, value FROM metric_points WHERE \(range) ORDER BY \(x), id",
+                                                  arguments: arguments).map { row in
+                    let x: Double = row["x"]
+                    let value = (row["value"] as Double?) ?? .nan
+                    return MetricSample(x: x, mean: value, min: value, max: value, count: 1, firstX: x, lastX: x)
+                }
+            }
+            return result
+        }
+    }
+
+    /// Groups the range into equal-width buckets over [lo, hi]; the last bucket includes hi.
+    private func buckets(_ db: Database, x: String, range: String, arguments: StatementArguments,
+                         lo: Double, hi: Double, buckets n: Int) throws -> [MetricSample] {
+        let width = (hi - lo) / Double(n)
+        // All points share one x: a single bucket (avoids dividing by zero).
+        let bucketExpression = width > 0 ? "min(CAST((\(x) - ?) / ? AS INTEGER), ?)" : "0"
+        var allArguments: StatementArguments = width > 0 ? [lo, width, n - 1] : []
+        allArguments += arguments
+        let sql = """
+            SELECT \(bucketExpression) AS bucket, min(\(x)) AS first_x, max(\(x)) AS last_x,
+                min(value) AS lo, max(value) AS hi, avg(value) AS mean, count(*) AS n
+            FROM metric_points WHERE \(range) GROUP BY bucket ORDER BY bucket
+            """
+        return try Row.fetchAll(db, sql: sql, arguments: allArguments).map { row in
+            let bucket: Int = row["bucket"]
+            return MetricSample(x: width > 0 ? lo + (Double(bucket) + 0.5) * width : lo,
+                                mean: (row["mean"] as Double?) ?? .nan,
+                                min: (row["lo"] as Double?) ?? .nan,
+                                max: (row["hi"] as Double?) ?? .nan,
+                                count: row["n"], firstX: row["first_x"], lastX: row["last_x"])
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import Storage
+
+@Suite struct StoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func open_appliesEveryMigrationAndPragmas(kind: StoreKind) throws {
+        try withTestStore(kind) { test throws in
+            #expect(try test.store.appliedMigrations() == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions"])
+            #expect(try test.store.journalMode() == (kind == .file ? "wal" : "memory"))
+            #expect(try test.store.integrityCheck() == ["ok"])
+        }
+    }
+
+    @Test func reopen_keepsDataAndDoesNotRerunMigrations() throws {
+        let (path, directory) = makeTemporaryDatabasePath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let id = try Store(path: path).makeExperiment().id
+        let reopened = try Store(path: path)
+        #expect(try reopened.appliedMigrations().count == 3)
+        #expect(try reopened.experiment(id: id).id == id)
+        #expect(try Store(path: path).listExperiments().experiments.count == 1)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func databaseError_carriesItsSQL(kind: StoreKind) throws {
+        try withTestStore(kind) { test throws in
+            let sql = "INSERT INTO no_such_table (x) VALUES (1)"
+            do {
+                try test.store.executeRawSQL(sql)
+                Issue.record("expected a database error")
+            } catch let StorageError.database(message, failedSQL) {
+                #expect(failedSQL == sql)
+                #expect(message.contains("no_such_table"))
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func foreignKeys_areEnforced(kind: StoreKind) throws {
+        try withTestStore(kind) { test throws in
+            #expect(throws: StorageError.self) {
+                try test.store.executeRawSQL("INSERT INTO status_history (experiment_id, to_status, reason, at) VALUES ('nope', 'queued', 'x', 0)")
+            }
+        }
+    }
+}
+
+@Suite struct LifecycleTests {
+    /// Everything the service does over an experiment's life, then SQLite's own consistency check.
+    @Test(arguments: StoreKind.allCases)
+    func fullLifecycle_leavesIntegrityCheckOK(kind: StoreKind) throws {
+        try withStore(kind) { store throws in
+            let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+            let id = try store.createExperiment(NewExperiment(name: "life", environment: "t_maze", spec: "{}", epochs: 4,
+                                                              idempotencyKey: "life", requestHash: "h"), now: t0).experiment.id
+            let claimed = try #require(try store.claimNext(workerID: "w", now: t0))
+            #expect(claimed.id == id)
+            for epoch in 1...4 {
+                let at = t0.addingTimeInterval(Double(epoch))
+                try store.insertMetrics((0..<100).map { point("train/loss", Double($0), step: epoch * 1000 + $0, epoch: epoch) },
+                                        experimentID: id)
+                try store.updateProgress(id: id, ExperimentProgress(epoch: epoch, epochs: 4, envSteps: epoch * 1000), now: at)
+                try store.heartbeat(id: id, workerID: "w", now: at)
+                try store.addCheckpoint(NewCheckpoint(epoch: epoch, envSteps: epoch * 1000, gradSteps: epoch,
+                                                      evalReturn: Double(epoch), path: "ckpt/\(id)/\(epoch).safetensors",
+                                                      sizeBytes: 64), experimentID: id, now: at)
+            }
+            // Crash after epoch 4's metrics but resume from the epoch-3 checkpoint.
+            try store.requeueAfterCrash(id: id)
+            try store.deleteCheckpoints(experimentID: id, afterEpoch: 3)
+            #expect(try store.deleteMetrics(experimentID: id, after: .epoch(3)) == 100)
+            _ = try store.claimNext(workerID: "w2")
+            try store.transition(id: id, to: .succeeded, reason: "all epochs done")
+            let best = try #require(try store.bestCheckpoint(experimentID: id))
+            let session = try store.createSession(experimentID: id, checkpointID: best.id)
+            try store.touchSession(id: session.id, steps: 10)
+            #expect(try store.statusHistory(id: id).map(\.to) == [.queued, .running, .queued, .running, .succeeded])
+            #expect(try store.integrityCheck() == ["ok"])
+            #expect(try store.deleteExperiment(id: id).count == 3)
+            #expect(try store.integrityCheck() == ["ok"])
+            try store.close()
+            try store.close()
+            #expect(throws: StorageError.conflict("the database is closed")) { try store.listExperiments() }
+        }
+    }
+}
