@@ -92,8 +92,9 @@ enum HeadParser {
             }
             // RFC 9112 §6.3: if chunked is not the final coding the length is unknowable → 400;
             // other codings we do not implement → 501.
-            guard transferCodings.last == "chunked" else {
-                throw HTTPError.badRequest("chunked must be the final transfer coding", field: "Transfer-Encoding")
+            // chunked exactly once and last; applying it twice is forbidden (RFC 9112 §7).
+            guard transferCodings.last == "chunked", transferCodings.filter({ $0 == "chunked" }).count == 1 else {
+                throw HTTPError.badRequest("chunked must be the final transfer coding, once", field: "Transfer-Encoding")
             }
             guard transferCodings.count == 1 else {
                 throw HTTPError(.notImplemented, message: "unsupported transfer coding", field: "Transfer-Encoding")
