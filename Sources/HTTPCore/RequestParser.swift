@@ -262,6 +262,9 @@ public struct HTTPRequestParser {
             return nil
         }
         guard lf > readIndex, buffer[lf - 1] == CR else { throw HTTPError.badRequest("bad chunk size line") }
+        // Same bound when the whole line is already here, so the outcome never depends on how
+        // the bytes were split across reads.
+        if lf - readIndex > 1024 { throw HTTPError.badRequest("chunk size line too long") }
         var size = 0
         var digits = 0
         var i = readIndex
