@@ -9,7 +9,7 @@ src=../Sources/HTTPCore
 mkdir -p .build corpus
 swiftc -parse-as-library -sanitize=fuzzer,address -O -module-name HTTPCoreFuzz \
     main.swift \
-    "$src/RequestParser.swift" "$src/HeadParser.swift" "$src/HTTPRequest.swift" "$src/HTTPHeaders.swift" \
+    "$src/RequestParser.swift" "$src/RequestParser+Chunked.swift" "$src/HeadParser.swift" "$src/HTTPRequest.swift" "$src/HTTPHeaders.swift" \
     "$src/HTTPError.swift" "$src/HTTPStatus.swift" "$src/Query.swift" "$src/ServerConfiguration.swift" \
     "$src/Platform.swift" \
     -o .build/fuzz-parser
