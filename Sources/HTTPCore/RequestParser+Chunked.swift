@@ -8,10 +8,10 @@ extension HTTPRequestParser {
             if buffer.count - readIndex > 1024 { throw HTTPError.badRequest("chunk size line too long") }
             return nil
         }
-        guard lf > readIndex, buffer[lf - 1] == CR else { throw HTTPError.badRequest("bad chunk size line") }
-        // Same bound when the whole line is already here, so the outcome never depends on how
-        // the bytes were split across reads.
+        // Same bound, checked first, when the whole line is already here, so the outcome never
+        // depends on how the bytes were split across reads.
         if lf - readIndex > 1024 { throw HTTPError.badRequest("chunk size line too long") }
+        guard lf > readIndex, buffer[lf - 1] == CR else { throw HTTPError.badRequest("bad chunk size line") }
         var size = 0
         var digits = 0
         var i = readIndex
@@ -47,15 +47,16 @@ extension HTTPRequestParser {
                 if trailerBytes + (buffer.count - readIndex) > limits.maxHeaderBytes + 2 { throw Self.headersTooLarge }
                 return false
             }
-            guard lf > readIndex, buffer[lf - 1] == CR else { throw HTTPError.badRequest("bare LF in trailer section") }
-            let lineLength = lf - 1 - readIndex
-            if lineLength == 0 {
+            if lf == readIndex + 1 && buffer[readIndex] == CR {
                 readIndex = lf + 1
                 return true
             }
+            // Size limits before syntax, in the same order as the check on an incomplete line
+            // above, so the status never depends on how the bytes were split (found by fuzzing).
             trailerLines += 1
-            trailerBytes += lineLength + 2
+            trailerBytes += lf + 1 - readIndex
             if trailerLines > limits.maxHeaderCount || trailerBytes > limits.maxHeaderBytes { throw Self.headersTooLarge }
+            guard lf > readIndex, buffer[lf - 1] == CR else { throw HTTPError.badRequest("bare LF in trailer section") }
             try buffer.withUnsafeBufferPointer { p in
                 _ = try HeadParser.parseField(UnsafeBufferPointer(rebasing: p[readIndex ..< lf - 1]))
             }

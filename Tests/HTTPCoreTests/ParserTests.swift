@@ -115,6 +115,7 @@ let parserCases: [ParserCase] = [
     ParserCase(name: "too many headers", raw: "GET / HTTP/1.1\r\n\(h)" + (0 ..< 9).map { "X-\($0): v\r\n" }.joined() + "\r\n", expect: .status(431)),
     ParserCase(name: "Content-Length over limit", raw: "POST / HTTP/1.1\r\n\(h)Content-Length: 33\r\n\r\n", expect: .status(413)),
     ParserCase(name: "chunked body over limit", raw: "POST / HTTP/1.1\r\n\(h)Transfer-Encoding: chunked\r\n\r\n14\r\n\(String(repeating: "c", count: 20))\r\n14\r\n", expect: .status(413)),
+    ParserCase(name: "long trailer ending in bare LF (size checked first)", raw: "POST / HTTP/1.1\r\n\(h)Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: \(String(repeating: "t", count: 300))\n\r\n", expect: .status(431)),
     ParserCase(name: "trailers over limit", raw: "POST / HTTP/1.1\r\n\(h)Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: \(String(repeating: "t", count: 300))\r\n\r\n", expect: .status(431)),
 ]
 
