@@ -18,7 +18,7 @@ public struct RequestContext: Sendable {
     /// When the request was complete, in monotonic nanoseconds.
     public let startNanos: UInt64
     /// Values of the `:name` and `*name` segments of the matched route, percent-decoded.
-    public internal(set) var parameters: [String: String] = [:]
+    public var parameters: [String: String] = [:]
     /// The client address, e.g. `127.0.0.1:54321` or `[::1]:54321`.
     public let remoteAddress: String
     /// Free-form values middleware hands to handlers (e.g. the authenticated subject).

@@ -42,17 +42,24 @@ enum Socket {
         var fds: [Int32] = []
         var chosenPort = port
         var node: UnsafeMutablePointer<addrinfo>? = first
-        do {
-            while let ai = node {
-                node = ai.pointee.ai_next
+        var firstError: HTTPError?
+        while let ai = node {
+            node = ai.pointee.ai_next
+            do {
                 let fd = try bindOne(ai.pointee, port: chosenPort, backlog: backlog)
                 fds.append(fd)
                 if chosenPort == 0 { chosenPort = localPort(fd) }
+            } catch let e as HTTPError {
+                // A name like "localhost" may resolve to an address family the host lacks
+                // (no IPv6 loopback); that is only fatal if nothing could be bound.
+                if errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL {
+                    for fd in fds { close(fd) }
+                    throw e
+                }
+                firstError = firstError ?? e
             }
-        } catch {
-            for fd in fds { close(fd) }
-            throw error
         }
+        if fds.isEmpty, let e = firstError { throw e }
         return fds
     }
 
@@ -60,6 +67,7 @@ enum Socket {
         let fd = socket(ai.ai_family, ai.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
                         ai.ai_protocol)
         guard fd >= 0 else { throw failure("socket") }
+        // errno survives to the caller, which tolerates a missing address family.
         var one: Int32 = 1
         // SO_REUSEADDR: restart without waiting out TIME_WAIT on the port.
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -74,8 +82,9 @@ enum Socket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, ai.ai_addrlen) }
         }
         guard bound == 0 else {
-            let e = failure("bind")
+            let (e, code) = (failure("bind"), errno)
             close(fd)
+            errno = code
             throw e
         }
         guard Glibc.listen(fd, backlog) == 0 else {

@@ -112,6 +112,23 @@ struct ServerFeatureTests {
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
+    @Test func localhostBindsEveryResolvedAddressOnOnePort() async throws {
+        var config = ServerConfiguration(host: "localhost", port: 0, eventLoopThreads: 1)
+        config.log = { _ in }
+        let server = HTTPServer(configuration: config, router: basicRouter())
+        try server.start()
+        let port = server.port
+        #expect(port > 0)
+        #expect(!server.addresses.isEmpty)
+        #expect(server.addresses.allSatisfy { $0.hasSuffix(":\(port)") })
+        for address in server.addresses {
+            let host = address.hasPrefix("[") ? String(address.dropFirst().prefix { $0 != "]" }) : "127.0.0.1"
+            let r = try await blocking { try TestClient(port: port, host: host).request("GET", "/healthz") }
+            #expect(r.status == 200)
+        }
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
     @Test func middlewareAuthLoggingAndMetrics() async throws {
         let logs = LogSink()
         let metrics = MetricsMiddleware()
