@@ -124,10 +124,14 @@ final class EventLoop: @unchecked Sendable {
         for case let c? in connections { c.close() }
         for l in listeners { Glibc.close(l) }
         listeners = []
-        mailboxLock.withLock {
+        // Tasks queued before the stop still run: a handed-over socket gets closed by
+        // `register`, and work for closed connections is ignored by the connections.
+        let leftover: [() -> Void] = mailboxLock.withLock {
             stopped = true
-            mailbox = []
+            defer { mailbox = [] }
+            return mailbox
         }
+        for t in leftover { t() }
         core.loopExited()
     }
 
