@@ -13,14 +13,31 @@ struct BenchHTTP: ParsableCommand {
     @Option(help: "Event-loop threads for the server (default: one per core).") var threads: Int?
     @Option(help: "The wrk executable.") var wrk: String = "/usr/bin/wrk"
     @Option(help: "The nginx executable; skipped when absent.") var nginx: String = "/usr/sbin/nginx"
+    @Option(help: "Only serve GET /healthz on this loopback port for this many seconds (for manual load tests).")
+    var serveFor: Int?
+    @Option(help: "The port for --serve-for.") var port: Int = 8088
 
     struct Load {
         var requestsPerSecond: Double
         var meanLatencyMicros: Double
         var errors: Int
+        var p50Micros: Int = 0
+        var p99Micros: Int = 0
+        var maxMicros: Int = 0
     }
 
     func run() throws {
+        if let seconds = serveFor {
+            var router = Router()
+            router.get("/healthz") { _, _ in .text("ok") }
+            let server = HTTPServer(configuration: ServerConfiguration(host: "127.0.0.1", port: port, eventLoopThreads: threads),
+                                    router: router)
+            try server.start()
+            print("serving http://127.0.0.1:\(server.port)/healthz for \(seconds)s")
+            sleep(UInt32(seconds))
+            server.shutdownAndWait(gracePeriod: .seconds(1))
+            return
+        }
         guard FileManager.default.isExecutableFile(atPath: wrk) else {
             throw ValidationError("wrk not found at \(wrk) (apt-get install wrk)")
         }
@@ -32,8 +49,9 @@ struct BenchHTTP: ParsableCommand {
         try """
         done = function(summary, latency, requests)
           local e = summary.errors
-          io.write(string.format("WRKJSON %d %d %.3f %d\\n", summary.requests, summary.duration,
-            latency.mean, e.connect + e.read + e.write + e.status + e.timeout))
+          io.write(string.format("WRKJSON %d %d %.3f %d %d %d %d\\n", summary.requests, summary.duration,
+            latency.mean, e.connect + e.read + e.write + e.status + e.timeout,
+            latency:percentile(50), latency:percentile(99), latency.max))
         end
         """.write(toFile: script, atomically: true, encoding: .utf8)
 
@@ -66,7 +84,9 @@ struct BenchHTTP: ParsableCommand {
             var fields: [(String, String)] = [
                 ("duration_s", "\(duration)"), ("event_loop_threads", "\(loops)"),
                 ("rps_1", fmt(o1.requestsPerSecond)), ("latency_us_1", fmt(o1.meanLatencyMicros)),
+                ("latency_p99_us_1", "\(o1.p99Micros)"),
                 ("rps_64", fmt(o64.requestsPerSecond)), ("latency_us_64", fmt(o64.meanLatencyMicros)),
+                ("latency_p99_us_64", "\(o64.p99Micros)"),
                 ("errors", "\(o1.errors + o64.errors)"),
             ]
             if let (n1, n64) = theirs {
@@ -81,10 +101,12 @@ struct BenchHTTP: ParsableCommand {
             return
         }
         print("GET /healthz on loopback, wrk \(duration)s per run, \(loops) event-loop thread(s)")
-        print(pad("server", 10) + pad("conns", 7) + pad("req/s", 12) + pad("mean latency", 14) + "errors")
+        print(pad("server", 8) + pad("conns", 7) + pad("req/s", 10) + pad("mean", 12) + pad("p50", 10)
+              + pad("p99", 10) + pad("max", 12) + "errors")
         func row(_ name: String, _ c: Int, _ l: Load) {
-            print(pad(name, 10) + pad("\(c)", 7) + pad(fmt(l.requestsPerSecond, 0), 12)
-                  + pad(fmt(l.meanLatencyMicros, 1) + " us", 14) + "\(l.errors)")
+            print(pad(name, 8) + pad("\(c)", 7) + pad(fmt(l.requestsPerSecond, 0), 10)
+                  + pad(fmt(l.meanLatencyMicros, 1) + " us", 12) + pad("\(l.p50Micros) us", 10)
+                  + pad("\(l.p99Micros) us", 10) + pad("\(l.maxMicros) us", 12) + "\(l.errors)")
         }
         row("amago", 1, o1)
         row("amago", 64, o64)
@@ -119,7 +141,8 @@ struct BenchHTTP: ParsableCommand {
         let f = line.split(separator: " ")
         let requests = Double(f[1]) ?? 0, micros = Double(f[2]) ?? 1
         return Load(requestsPerSecond: requests / (micros / 1e6), meanLatencyMicros: Double(f[3]) ?? 0,
-                    errors: Int(f[4]) ?? 0)
+                    errors: Int(f[4]) ?? 0, p50Micros: f.count > 5 ? Int(f[5]) ?? 0 : 0,
+                    p99Micros: f.count > 6 ? Int(f[6]) ?? 0 : 0, maxMicros: f.count > 7 ? Int(f[7]) ?? 0 : 0)
     }
 
     /// Starts nginx in the foreground on a free loopback port with a throwaway prefix directory.
