@@ -112,7 +112,9 @@ enum HeadParser {
         let (path, query) = splitTarget(targetString)
         return HTTPRequestHead(method: method, target: targetString, path: path, rawQuery: query,
                                version: version, headers: headers, keepAlive: keepAlive,
-                               expectsContinue: expectsContinue && framing != .none, framing: framing)
+                               // RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0 clients.
+                               expectsContinue: expectsContinue && framing != .none && version.minor >= 1,
+                               framing: framing)
     }
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3), with single spaces only.

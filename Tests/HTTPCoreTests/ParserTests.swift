@@ -184,6 +184,13 @@ struct ParserTests {
         #expect(parser.isIdle)
     }
 
+    @Test func expectContinueIsIgnoredForHTTP10() throws {
+        var parser = HTTPRequestParser()
+        parser.append(Array("PUT /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n".utf8))
+        guard case .head(let head)? = try parser.next() else { Issue.record("expected head"); return }
+        #expect(!head.expectsContinue)
+    }
+
     @Test func limitsFireBeforeTheLineIsComplete() {
         // A client that never sends CRLF must not make the parser buffer without bound.
         var parser = HTTPRequestParser(limits: smallLimits())

@@ -99,6 +99,33 @@ struct ServerFeatureTests {
         }
     }
 
+    @Test func shutdownEndsOpenEventStreams() async throws {
+        let closed = Counter()
+        var router = Router()
+        router.get("/events") { _, _ in
+            .eventStream { events in
+                events.send(data: "hello")
+                events.onClose { closed.increment() }
+            }
+        }
+        var config = ServerConfiguration(host: "127.0.0.1", port: 0, eventLoopThreads: 1)
+        config.log = { _ in }
+        let server = HTTPServer(configuration: config, router: router)
+        try server.start()
+        let c = try TestClient(port: server.port)
+        try c.send("GET /events HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await blocking { try c.readLine() } == "HTTP/1.1 200 OK")
+        await server.shutdown(gracePeriod: .seconds(5))
+        #expect(closed.value == 1)
+        // The stream ended properly: terminating chunk, then the connection closed.
+        let rest = try await blocking { () -> String in
+            while try c.fill() {}
+            return String(decoding: c.buffer, as: UTF8.self)
+        }
+        #expect(rest.contains("data: hello\n\n"))
+        #expect(rest.hasSuffix("0\r\n\r\n"))
+    }
+
     @Test func servesIPv6Loopback() async throws {
         guard FileManager.default.fileExists(atPath: "/proc/net/if_inet6") else { return }
         var config = ServerConfiguration(host: "::1", port: 0, eventLoopThreads: 1)
