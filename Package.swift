@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "Environments", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: settings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: settings),
     ]
 )

@@ -1,0 +1,84 @@
+/// Runs middleware, routing and the handler for one request, and turns errors into responses.
+struct Responder: Sendable {
+    let router: Router
+    let log: @Sendable (String) -> Void
+
+    /// An async handler still to run; `depth` middleware have had `willHandle` called.
+    struct Pending: Sendable {
+        let handler: AsyncHandler
+        let request: HTTPRequest
+        let context: RequestContext
+        let depth: Int
+    }
+
+    enum Outcome {
+        case response(HTTPResponse)
+        case pending(Pending)
+    }
+
+    func respond(to request: HTTPRequest, context initial: RequestContext) -> Outcome {
+        var context = initial
+        var depth = 0
+        var response: HTTPResponse
+        do {
+            var early: HTTPResponse?
+            for m in router.middleware {
+                let r = try m.willHandle(request, context: &context)
+                depth += 1
+                if let r { early = r; break }
+            }
+            if let early {
+                response = early
+            } else {
+                switch try router.match(request.method, path: request.path) {
+                case .found(let handler, let parameters):
+                    context.parameters = parameters
+                    switch handler {
+                    case .sync(let f):
+                        response = try f(request, context)
+                    case .async(let f):
+                        return .pending(Pending(handler: f, request: request, context: context, depth: depth))
+                    }
+                case .notFound:
+                    response = .error(.notFound())
+                case .methodNotAllowed(let allowed):
+                    response = .error(HTTPError(.methodNotAllowed, message: "method not allowed"))
+                    // RFC 9110 §15.5.6: a 405 lists the supported methods in Allow.
+                    response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+                }
+            }
+        } catch {
+            response = errorResponse(error, context: context)
+        }
+        return .response(finish(request, context: context, response: response, depth: depth))
+    }
+
+    func run(_ p: Pending) async -> HTTPResponse {
+        let response: HTTPResponse
+        do {
+            response = try await p.handler(p.request, p.context)
+        } catch {
+            response = errorResponse(error, context: p.context)
+        }
+        return finish(p.request, context: p.context, response: response, depth: p.depth)
+    }
+
+    func finish(_ request: HTTPRequest, context: RequestContext, response: HTTPResponse, depth: Int) -> HTTPResponse {
+        var response = response
+        var i = depth
+        while i > 0 {
+            i -= 1
+            router.middleware[i].didHandle(request, context: context, response: &response)
+        }
+        return response
+    }
+
+    /// HTTPError → its JSON; anything else → a bare 500, with the details only in the log.
+    func errorResponse(_ error: Error, context: RequestContext) -> HTTPResponse {
+        if let e = error as? HTTPError { return .error(e) }
+        log("request \(context.requestIDString) failed: \(error)")
+        var r = HTTPResponse.error(.internalError)
+        r.headers.set("X-Request-Id", context.requestIDString)
+        return r
+    }
+}
