@@ -78,7 +78,7 @@ import Storage
         #expect(waitUntil { pool.runningJobs == 0 })
     }
 
-    @Test func poolRequestStop_signalsJobAndIsIdempotent() throws {
+    @Test func poolRequestStop_signalsJobWithoutWaitingForThePoll() throws {
         let db = try TempDatabase()
         let runner = ScriptedRunner()
         let pool = try WorkerPool(store: db.store, workers: 1, runner: runner, heartbeatInterval: 60, pollInterval: 60)
@@ -93,6 +93,37 @@ import Storage
                                           .illegalTransition(from: .stopped, to: .stopping))) {
             try pool.requestStop(id: job.id)
         }
+    }
+
+    @Test func poolRequestStop_twiceIsHarmlessAndAJobThatFinishesAnywaySucceeds() throws {
+        let db = try TempDatabase()
+        let runner = ScriptedRunner()
+        let pool = try makePool(db, runner: runner)
+        defer { pool.shutdown(deadline: Date() + 5); db.remove() }
+        let job = try db.enqueue("stubborn")
+
+        try pool.start()
+        #expect(wait(runner.started))
+        #expect(try pool.requestStop(id: job.id).status == .stopping)
+        #expect(try pool.requestStop(id: job.id).status == .stopping)
+        runner.release.signal()
+        #expect(waitUntil { db.store.status(job.id) == .succeeded })
+        #expect(try db.store.statusHistory(id: job.id).map(\.to) == [.queued, .running, .stopping, .succeeded])
+    }
+
+    @Test func databaseErrors_reachTheErrorHandlerAndPoolSurvives() throws {
+        let db = try TempDatabase()
+        defer { db.remove() }
+        let errors = ErrorLog()
+        let pool = try WorkerPool(store: db.store, workers: 1, runner: ScriptedRunner(), heartbeatInterval: 0.05,
+                                  pollInterval: 0.02, errorHandler: { errors.append($0) })
+        defer { pool.shutdown(deadline: Date() + 5) }
+        try pool.start()
+        try db.store.close()  // every later access throws `conflict`
+
+        #expect(waitUntil { errors.count >= 2 })
+        #expect(errors.first?.storageError != nil)
+        #expect(pool.isRunning)
     }
 
     @Test func cancelledQueuedJob_neverRuns() throws {
@@ -159,4 +190,14 @@ import Storage
 /// The ids the runner was called with, restricted to `ids`, in call order.
 func runs(_ runner: ScriptedRunner, of ids: [String]) -> [String] {
     runner.runs.map(\.id).filter(ids.contains)
+}
+
+/// Collects the errors a pool reports, thread-safely.
+final class ErrorLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [JobsError] = []
+
+    func append(_ error: JobsError) { lock.withLock { errors.append(error) } }
+    var count: Int { lock.withLock { errors.count } }
+    var first: JobsError? { lock.withLock { errors.first } }
 }
