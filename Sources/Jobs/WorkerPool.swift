@@ -85,7 +85,7 @@ public final class WorkerPool: @unchecked Sendable {
     @discardableResult
     public func start() throws -> [RecoveredJob] {
         try condition.withLock {
-            guard phase == .idle else { throw JobsError.invalidState("the worker pool was already started") }
+            guard phase == .idle else { throw JobsError.invalidState("the worker pool was already started or shut down") }
             phase = .starting
         }
         let recovered: [RecoveredJob]

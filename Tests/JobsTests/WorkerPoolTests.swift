@@ -181,7 +181,7 @@ import Storage
         #expect(throws: JobsError.self) { try WorkerPool(store: db.store, workers: 1, runner: runner, pollInterval: 0) }
         let pool = try makePool(db, runner: runner)
         try pool.start()
-        #expect(throws: JobsError.invalidState("the worker pool was already started")) { try pool.start() }
+        #expect(throws: JobsError.invalidState("the worker pool was already started or shut down")) { try pool.start() }
         #expect(pool.shutdown(deadline: Date() + 5))
         #expect(!pool.isRunning)
     }
