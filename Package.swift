@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "HTTPCore", swiftSettings: settings),
         .target(name: "Environments", swiftSettings: settings),
         .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: settings),
+        .target(name: "Jobs", dependencies: ["Storage"], swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
@@ -38,5 +39,6 @@ let package = Package(
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: settings),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: settings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: settings),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage"], swiftSettings: settings),
     ]
 )

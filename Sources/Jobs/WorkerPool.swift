@@ -1,0 +1,192 @@
+import Foundation
+import Storage
+
+/// Runs queued experiments on a fixed set of worker threads.
+///
+/// `start()` first recovers jobs a dead process left active, then each worker loops: claim the
+/// oldest queued experiment, hand it to the `JobRunner`, record how it ended. A monitor thread
+/// sends heartbeats and relays stop requests from the database to the running jobs.
+/// `shutdown(deadline:)` asks every running job to stop and puts the interrupted ones back in
+/// the queue, so the next start resumes them.
+///
+/// One pool per database: crash recovery treats every `running` experiment it finds at start-up
+/// as abandoned.
+public final class WorkerPool: @unchecked Sendable {
+    // @unchecked: all mutable state below is guarded by `condition`.
+
+    /// The history reason recorded when a shutdown puts an interrupted job back in the queue.
+    public static let shutdownReason = "server shutdown"
+
+    /// The database holding the queue.
+    public let store: Store
+    /// How many jobs run at once.
+    public let workers: Int
+    /// Trains the claimed experiments.
+    public let runner: any JobRunner
+    /// How often the monitor records a heartbeat for each running job.
+    public let heartbeatInterval: TimeInterval
+    /// How often idle workers look for work and the monitor looks for stop requests.
+    public let pollInterval: TimeInterval
+    /// How many times in a row a job may be found abandoned at start-up before it is failed
+    /// instead of resumed (a job that kills the process would otherwise loop forever).
+    public let maxCrashRecoveries: Int
+    /// The compute threads each job should use: `max(1, cores / workers)`.
+    public let threadsPerJob: Int
+
+    let errorHandler: (@Sendable (JobsError) -> Void)?
+    let workerIDPrefix: String
+    let condition = NSCondition()
+    var phase = Phase.idle
+    var controls: [String: JobControl] = [:]
+    var liveWorkers = 0
+    var monitorAlive = false
+    var wakeups = 0
+    var shutdownDeadline = Date.distantFuture
+
+    /// The pool's life cycle.
+    enum Phase {
+        case idle, starting, running, shuttingDown
+    }
+
+    /// Creates a stopped pool; call `start()` to begin claiming jobs.
+    /// - Parameters:
+    ///   - workers: jobs run at once (at least 1).
+    ///   - heartbeatInterval: seconds between heartbeats of each running job.
+    ///   - pollInterval: seconds between queue polls of an idle worker, and the longest a stop
+    ///     request in the database takes to reach the running job.
+    ///   - maxCrashRecoveries: consecutive start-up recoveries after which a job is failed.
+    ///   - errorHandler: called (on a pool thread) with database errors the pool survived.
+    public init(store: Store, workers: Int, runner: any JobRunner, heartbeatInterval: TimeInterval = 10,
+                pollInterval: TimeInterval = 1, maxCrashRecoveries: Int = 3,
+                errorHandler: (@Sendable (JobsError) -> Void)? = nil) throws {
+        guard workers >= 1 else { throw JobsError.invalidConfiguration("workers must be at least 1, got \(workers)") }
+        guard heartbeatInterval > 0, pollInterval > 0 else {
+            throw JobsError.invalidConfiguration("heartbeat and poll intervals must be positive")
+        }
+        guard maxCrashRecoveries >= 0 else {
+            throw JobsError.invalidConfiguration("maxCrashRecoveries must not be negative")
+        }
+        self.store = store
+        self.workers = workers
+        self.runner = runner
+        self.heartbeatInterval = heartbeatInterval
+        self.pollInterval = pollInterval
+        self.maxCrashRecoveries = maxCrashRecoveries
+        self.threadsPerJob = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
+        self.errorHandler = errorHandler
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        self.workerIDPrefix = "pid\(ProcessInfo.processInfo.processIdentifier)-\(tag)"
+    }
+
+    // MARK: - Life cycle
+
+    /// Recovers abandoned jobs, then starts the worker and monitor threads.
+    /// - Returns: what recovery did with each experiment a dead process left active.
+    @discardableResult
+    public func start() throws -> [RecoveredJob] {
+        try condition.withLock {
+            guard phase == .idle else { throw JobsError.invalidState("the worker pool was already started or shut down") }
+            phase = .starting
+        }
+        let recovered: [RecoveredJob]
+        do {
+            recovered = try recoverAbandonedJobs()
+        } catch {
+            condition.withLock { if phase == .starting { phase = .idle } }
+            throw error
+        }
+        let proceed = condition.withLock {
+            guard phase == .starting else { return false }  // shut down while recovering
+            phase = .running
+            liveWorkers = workers
+            monitorAlive = true
+            return true
+        }
+        guard proceed else { return recovered }
+        for index in 0..<workers {
+            spawn(name: "amago-worker-\(index)") { [self] in workerLoop(workerID: "\(workerIDPrefix)-w\(index)") }
+        }
+        spawn(name: "amago-job-monitor") { [self] in monitorLoop() }
+        return recovered
+    }
+
+    /// Stops claiming, asks every running job to stop, and waits for them until `deadline`.
+    ///
+    /// A job that stops in time goes back to `queued` (reason `shutdownReason`) and resumes on
+    /// the next start; one that does not is left active and recovered by the next start.
+    /// - Returns: true when every worker finished before the deadline.
+    @discardableResult
+    public func shutdown(deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        switch phase {
+        case .idle, .starting:
+            phase = .shuttingDown
+            return true
+        case .running:
+            phase = .shuttingDown
+            shutdownDeadline = deadline
+            for control in controls.values { control.requestStop(.shutdown) }
+            condition.broadcast()
+        case .shuttingDown:
+            break
+        }
+        while liveWorkers > 0 || monitorAlive {
+            if !condition.wait(until: deadline) { break }
+        }
+        condition.broadcast()  // lets the monitor see the deadline has passed
+        return liveWorkers == 0
+    }
+
+    /// Wakes idle workers so they claim at once (call after enqueueing or resuming a job).
+    public func wake() {
+        condition.withLock {
+            wakeups += 1
+            condition.broadcast()
+        }
+    }
+
+    // MARK: - Control and metrics
+
+    /// Asks a running experiment to stop: marks it `stopping` in the database and signals its
+    /// job directly if it runs in this pool. Does nothing if it is already stopping.
+    @discardableResult
+    public func requestStop(id: String, reason: String = "stop requested") throws -> Experiment {
+        let experiment = try JobsError.wrapping("requesting a stop of '\(id)'") { () -> Experiment in
+            let current = try store.experiment(id: id)
+            if current.status == .stopping { return current }
+            return try store.requestStop(id: id, reason: reason)
+        }
+        condition.withLock { controls[id] }?.requestStop(.requested)
+        return experiment
+    }
+
+    /// How many jobs this pool is running now.
+    public var runningJobs: Int { condition.withLock { controls.count } }
+
+    /// The ids of the experiments this pool is running now, sorted.
+    public var runningJobIDs: [String] { condition.withLock { controls.keys.sorted() } }
+
+    /// How many experiments wait in the queue (all processes).
+    public func queueDepth() throws -> Int {
+        try JobsError.wrapping("counting queued experiments") { try store.experimentCounts()[.queued] ?? 0 }
+    }
+
+    /// True while the pool claims jobs with every worker thread alive (for `/readyz`).
+    public var isRunning: Bool { condition.withLock { phase == .running && liveWorkers == workers } }
+
+    // MARK: - Helpers
+
+    /// Starts a named thread with a stack large enough for deep training code.
+    func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Hands a survived error to the error handler.
+    func report(_ error: JobsError) {
+        errorHandler?(error)
+    }
+}
