@@ -58,10 +58,19 @@ extension ExperimentSpec {
             s.agent.multigamma = false
             s.exploration.epsilonStart = 0.5; s.exploration.epsilonEnd = 0.1; s.exploration.annealSteps = 20_000
         case "multi_task_mix":
+            // Three tasks that need memory in different ways, with different reward scales; the
+            // two-hot critic of AMAGO-2 on one gamma keeps an update affordable on a CPU.
+            s.environmentParameters = ["tasks": .array([
+                .object(["name": .string("tmaze_passive"), "weight": .of(1),
+                         "parameters": .object(["corridor_length": .of(5), "penalty": .of(-1 / Float(6))])]),
+                .object(["name": .string("repeat_first"), "weight": .of(1), "parameters": .object(["difficulty": .string("easy")])]),
+                .object(["name": .string("stateless_cartpole"), "weight": .of(1), "parameters": .object(["difficulty": .string("easy")])]),
+            ])]
             trial(64, epochs: 60)
             s.agent.variant = "multi_task"
+            s.agent.multigamma = false
             s.agent.minReturn = -1000; s.agent.maxReturn = 1000
-            s.exploration.annealSteps = 40_000
+            s.exploration.annealSteps = 20_000
         default:
             trial(64, epochs: 40)
         }
