@@ -66,7 +66,7 @@ extension ExperimentSpec {
                 .object(["name": .string("repeat_first"), "weight": .of(1), "parameters": .object(["difficulty": .string("easy")])]),
                 .object(["name": .string("stateless_cartpole"), "weight": .of(1), "parameters": .object(["difficulty": .string("easy")])]),
             ])]
-            trial(64, epochs: 60)
+            trial(64, epochs: 160)
             s.agent.variant = "multi_task"
             s.agent.multigamma = false
             s.agent.minReturn = -1000; s.agent.maxReturn = 1000
