@@ -19,6 +19,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Bearer token for mutating endpoints; required off loopback (env AMAGO_TOKEN).") var token: String?
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // log lines reach journald/pipes as they happen
         let env = ProcessInfo.processInfo.environment
         let (host, port) = try Self.parseAddress(addr ?? env["AMAGO_ADDR"] ?? "127.0.0.1:8080")
         let cores = ProcessInfo.processInfo.activeProcessorCount
