@@ -64,6 +64,13 @@ public struct TrainerRunner: JobRunner {
         }
     }
 
+    /// The epoch of a checkpoint file the trainer writes (`epoch_000012.safetensors` → 12), or
+    /// nil for other files (`latest.safetensors`, staging files).
+    public static func checkpointEpoch(ofFile name: String) -> Int? {
+        guard name.hasPrefix("epoch_"), name.hasSuffix(".safetensors") else { return nil }
+        return Int(name.dropFirst("epoch_".count).dropLast(".safetensors".count))
+    }
+
     /// The trainer's progress in the database's terms.
     static func storageProgress(_ p: AMAGO.ExperimentProgress) -> Storage.ExperimentProgress {
         Storage.ExperimentProgress(epoch: p.epoch, epochs: p.epochs, envSteps: p.environmentSteps,
@@ -96,7 +103,7 @@ final class CheckpointRegistrar {
         var registered = Set(try store.checkpoints(experimentID: experimentID).map(\.path))
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         for name in names.sorted() {
-            guard let epoch = Self.epoch(ofFile: name), !registered.contains(prefix + name) else { continue }
+            guard let epoch = TrainerRunner.checkpointEpoch(ofFile: name), !registered.contains(prefix + name) else { continue }
             let attributes = try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
             let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
             let p = lastProgress
@@ -106,11 +113,5 @@ final class CheckpointRegistrar {
                 experimentID: experimentID)
             registered.insert(prefix + name)
         }
-    }
-
-    /// The epoch in `epoch_000012.safetensors`, or nil for other files.
-    static func epoch(ofFile name: String) -> Int? {
-        guard name.hasPrefix("epoch_"), name.hasSuffix(".safetensors") else { return nil }
-        return Int(name.dropFirst("epoch_".count).dropLast(".safetensors".count))
     }
 }

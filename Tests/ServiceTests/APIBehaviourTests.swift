@@ -2,7 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
-@testable import Service
+import Service
 import Storage
 import Testing
 

@@ -3,7 +3,7 @@ import Environments
 import Foundation
 import HTTPCore
 import Jobs
-@testable import Service
+import Service
 import Storage
 
 /// A service over a temporary data folder, driven in-process through its router.

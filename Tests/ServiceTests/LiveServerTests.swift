@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 import AMAGO
-@testable import Service
+import Service
 import Storage
 import Testing
 

@@ -2,7 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
-@testable import Service
+import Service
 import Storage
 import Testing
 
@@ -26,9 +26,9 @@ struct TrainerRunnerTests {
     }
 
     @Test func checkpointFileNames_parseTheirEpoch() {
-        #expect(CheckpointRegistrar.epoch(ofFile: "epoch_000012.safetensors") == 12)
-        #expect(CheckpointRegistrar.epoch(ofFile: "latest.safetensors") == nil)
-        #expect(CheckpointRegistrar.epoch(ofFile: "latest.staging") == nil)
+        #expect(TrainerRunner.checkpointEpoch(ofFile: "epoch_000012.safetensors") == 12)
+        #expect(TrainerRunner.checkpointEpoch(ofFile: "latest.safetensors") == nil)
+        #expect(TrainerRunner.checkpointEpoch(ofFile: "latest.staging") == nil)
     }
 
     @Test func stoppedExperiment_resumesFromItsCheckpoint() async throws {
