@@ -41,7 +41,9 @@ extension API {
     /// `GET /experiments/{id}`: the full record with an `ETag`; 304 on a matching `If-None-Match`.
     func getExperiment(_ request: HTTPRequest, id: String) throws -> HTTPResponse {
         let experiment = try store.experiment(id: id)
-        let etag = "\"\(experiment.id)-v\(experiment.version)\""
+        // The version moves with status and progress; the point count covers `latest_metrics`.
+        let points = try store.metricPointCount(experimentID: id)
+        let etag = "\"\(experiment.id)-v\(experiment.version)-m\(points)\""
         if let match = request.headers["If-None-Match"],
            match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             var notModified = HTTPResponse(status: .notModified)
