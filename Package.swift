@@ -25,10 +25,12 @@ let package = Package(
         .target(name: "Environments", swiftSettings: settings),
         .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: settings),
         .target(name: "Jobs", dependencies: ["Storage"], swiftSettings: settings),
+        .target(name: "Service", dependencies: ["HTTPCore", "Storage", "Jobs", "AMAGO", "Environments"], swiftSettings: settings),
         .executableTarget(
             name: "amago",
             dependencies: [
                 "Autograd", "NeuralNet", "AMAGO", "Environments", "HTTPCore", "COpenBLAS",
+                "Service", "Storage", "Jobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings),
@@ -40,5 +42,6 @@ let package = Package(
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: settings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: settings),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage"], swiftSettings: settings),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTPCore", "Storage", "AMAGO"], swiftSettings: settings),
     ]
 )

@@ -6,5 +6,5 @@ struct Amago: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "amago",
         abstract: "Train in-context reinforcement-learning agents and serve their policies.",
-        subcommands: [Train.self, Envs.self, Bench.self])
+        subcommands: [Serve.self, Train.self, Envs.self, Bench.self])
 }

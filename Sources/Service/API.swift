@@ -1,0 +1,74 @@
+import Environments
+import Foundation
+import HTTPCore
+import Jobs
+import Storage
+
+/// The REST API: experiments, metrics, checkpoints, environments and health endpoints.
+///
+/// Handlers run as tasks (database calls may wait on SQLite's busy timeout) and map every
+/// module's errors to statuses with the JSON error body (see `ErrorRendering`).
+public struct API: Sendable {
+    /// The database.
+    public let store: Store
+    /// The workers that train queued experiments.
+    public let pool: WorkerPool
+    /// The data folder holding `experiments/<id>/`.
+    public let dataDirectory: URL
+    /// The bearer token mutating endpoints require, if any.
+    public let token: String?
+
+    /// Creates the API over its dependencies.
+    public init(store: Store, pool: WorkerPool, dataDirectory: URL, token: String? = nil) {
+        self.store = store
+        self.pool = pool
+        self.dataDirectory = dataDirectory
+        self.token = token
+    }
+
+    /// A router with every endpoint and, when a token is set, bearer auth on mutating requests.
+    public func makeRouter() -> Router {
+        var r = Router()
+        if let token, !token.isEmpty { r.use(MutatingRequestAuth(token: token)) }
+        r.get("/healthz") { _, _ in JSONBody.response(.object(["status": .string("ok")])) }
+        r.get("/readyz", async: handle { _, _ in try readiness() })
+        r.get("/envs", async: handle { _, _ in try EnvironmentCatalog.response() })
+        r.post("/experiments", async: handle { req, _ in try createExperiment(req) })
+        r.get("/experiments", async: handle { req, _ in try listExperiments(req) })
+        r.get("/experiments/:id", async: handle { req, ctx in try getExperiment(req, id: ctx.parameter("id")) })
+        r.delete("/experiments/:id", async: handle { _, ctx in try deleteExperiment(id: ctx.parameter("id")) })
+        r.post("/experiments/:id/stop", async: handle { _, ctx in try stopExperiment(id: ctx.parameter("id")) })
+        r.post("/experiments/:id/resume", async: handle { _, ctx in try resumeExperiment(id: ctx.parameter("id")) })
+        r.get("/experiments/:id/metrics", async: handle { _, ctx in try metricKeys(id: ctx.parameter("id")) })
+        r.get("/experiments/:id/metrics/*key", async: handle { req, ctx in
+            try metricSeries(req, id: ctx.parameter("id"), key: ctx.parameter("key"))
+        })
+        r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
+        r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })
+        return r
+    }
+
+    /// Wraps a synchronous body as an async handler that renders known errors.
+    func handle(_ body: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) -> AsyncHandler {
+        { request, context in
+            do {
+                return try body(request, context)
+            } catch {
+                // Unknown errors propagate so the server logs them and answers a bare 500.
+                guard let response = ErrorRendering.response(for: error) else { throw error }
+                return response
+            }
+        }
+    }
+
+    /// 200 when the database answers and every worker runs, else 503.
+    func readiness() throws -> HTTPResponse {
+        let databaseOK = (try? store.experimentCounts()) != nil
+        let workersOK = pool.isRunning
+        let body: [String: JSONValue] = [
+            "status": .string(databaseOK && workersOK ? "ready" : "not_ready"),
+            "database": .bool(databaseOK), "workers": .bool(workersOK),
+        ]
+        return JSONBody.response(.object(body), status: databaseOK && workersOK ? .ok : .serviceUnavailable)
+    }
+}

@@ -1,0 +1,44 @@
+import Environments
+import Foundation
+import Storage
+
+extension API {
+    /// An experiment as the API shows it; `detailed` adds status history and latest metrics.
+    func experimentJSON(_ e: Storage.Experiment, detailed: Bool) throws -> JSONValue {
+        let p = e.progress
+        var o: [String: JSONValue] = [
+            "id": .string(e.id), "name": .string(e.name), "environment": .string(e.environment),
+            "status": .string(e.status.rawValue), "version": JSONBody.int(e.version),
+            "created_at": JSONBody.date(e.createdAt), "updated_at": JSONBody.date(e.updatedAt),
+            "queued_at": JSONBody.date(e.queuedAt), "started_at": JSONBody.date(e.startedAt),
+            "finished_at": JSONBody.date(e.finishedAt), "error": JSONBody.string(e.errorMessage),
+            "progress": .object([
+                "epoch": JSONBody.int(p.epoch), "epochs": JSONBody.int(p.epochs),
+                "env_steps": JSONBody.int(p.envSteps), "grad_steps": JSONBody.int(p.gradSteps),
+                "phase": JSONBody.string(p.phase), "eta_seconds": JSONBody.number(p.etaSeconds),
+                "last_return": JSONBody.number(p.lastReturn), "last_success_rate": JSONBody.number(p.lastSuccessRate),
+                "fraction": JSONBody.number(Double(min(p.epoch, p.epochs)) / Double(max(p.epochs, 1))),
+            ]),
+        ]
+        guard detailed else { return .object(o) }
+        o["spec"] = (try? JSONDecoder().decode(JSONValue.self, from: Data(e.spec.utf8))) ?? .string(e.spec)
+        o["status_history"] = .array(try store.statusHistory(id: e.id).map { change in
+            .object(["from": JSONBody.string(change.from?.rawValue), "to": .string(change.to.rawValue),
+                     "reason": .string(change.reason), "at": JSONBody.date(change.at)])
+        })
+        var latest: [String: JSONValue] = [:]
+        for point in try store.latestMetrics(experimentID: e.id) { latest[point.key] = JSONBody.number(point.value) }
+        o["latest_metrics"] = .object(latest)
+        return .object(o)
+    }
+
+    /// A checkpoint record with its download link.
+    static func checkpointJSON(_ c: Storage.Checkpoint) -> JSONValue {
+        .object([
+            "id": .string(c.id), "experiment_id": .string(c.experimentID), "epoch": JSONBody.int(c.epoch),
+            "env_steps": JSONBody.int(c.envSteps), "grad_steps": JSONBody.int(c.gradSteps),
+            "eval_return": JSONBody.number(c.evalReturn), "size_bytes": JSONBody.int(c.sizeBytes),
+            "created_at": JSONBody.date(c.createdAt), "url": .string("/checkpoints/\(c.id)"),
+        ])
+    }
+}

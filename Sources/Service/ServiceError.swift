@@ -1,0 +1,93 @@
+import AMAGO
+import Environments
+import Foundation
+import HTTPCore
+import Jobs
+import Storage
+
+/// The one error type of the Service module; every case knows its HTTP rendering.
+public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The experiment spec is well-formed JSON but some fields are invalid (422).
+    case invalidSpec([FieldError])
+    /// The request body is not the JSON the endpoint expects (400).
+    case malformedBody(String)
+    /// A query parameter has an unusable value (400).
+    case invalidQuery(field: String, expected: String)
+    /// A checkpoint record exists but its file is gone (404).
+    case checkpointFileMissing(id: String)
+    /// The server would listen on a non-loopback address without a token.
+    case insecureBinding(host: String)
+    /// The data folder or database cannot be set up.
+    case setup(String)
+
+    /// A one-line human-readable explanation.
+    public var description: String {
+        switch self {
+        case let .invalidSpec(fields):
+            return "invalid experiment spec: " + fields.map { "\($0.field): expected \($0.expected)" }.joined(separator: "; ")
+        case let .malformedBody(message): return message
+        case let .invalidQuery(field, expected): return "query parameter '\(field)' must be \(expected)"
+        case let .checkpointFileMissing(id): return "the file of checkpoint '\(id)' is missing"
+        case let .insecureBinding(host):
+            return "refusing to listen on non-loopback address \(host) without a token (set --token or AMAGO_TOKEN)"
+        case let .setup(message): return message
+        }
+    }
+}
+
+/// Turns errors of every module into HTTP responses with the JSON error body.
+enum ErrorRendering {
+    /// The response for `error`, or nil for an unexpected error the server should log as a 500.
+    static func response(for error: Error) -> HTTPResponse? {
+        switch error {
+        case let e as HTTPError: return .error(e)
+        case let e as ServiceError: return response(for: e)
+        case let e as ExperimentSpecError:
+            guard case .invalid(let fields) = e else { return nil }
+            return invalidSpec(fields)
+        case let e as StorageError: return httpError(for: e).map(HTTPResponse.error)
+        case let e as JobsError:
+            guard let storage = e.storageError else { return nil }
+            return httpError(for: storage).map(HTTPResponse.error)
+        default: return nil
+        }
+    }
+
+    static func response(for error: ServiceError) -> HTTPResponse? {
+        switch error {
+        case let .invalidSpec(fields): return invalidSpec(fields)
+        case let .malformedBody(message): return .error(HTTPError(.badRequest, code: "malformed_json", message: message, field: "body"))
+        case let .invalidQuery(field, _):
+            return .error(HTTPError(.badRequest, code: "invalid_query", message: error.description, field: field))
+        case .checkpointFileMissing:
+            return .error(HTTPError(.notFound, code: "checkpoint_file_missing", message: error.description))
+        case .insecureBinding, .setup: return nil
+        }
+    }
+
+    /// Storage errors by status: 404 missing, 409 state conflicts, 422 idempotency, 400 arguments.
+    static func httpError(for error: StorageError) -> HTTPError? {
+        switch error {
+        case .notFound(let kind, _): return HTTPError(.notFound, code: "\(kind)_not_found", message: error.description)
+        case .illegalTransition: return HTTPError(.conflict, code: "illegal_transition", message: error.description)
+        case .conflict: return HTTPError(.conflict, code: "conflict", message: error.description)
+        case .idempotencyConflict:
+            return HTTPError(.unprocessableContent, code: "idempotency_conflict", message: error.description, field: "Idempotency-Key")
+        case .invalidArgument: return HTTPError(.badRequest, code: "invalid_argument", message: error.description)
+        case .database: return nil
+        }
+    }
+
+    /// 422 with the first invalid field in `error` and all of them under `fields`.
+    static func invalidSpec(_ fields: [FieldError]) -> HTTPResponse {
+        let message = fields.isEmpty ? "invalid experiment spec"
+            : "invalid experiment spec: " + fields.map { "\($0.field) must be \($0.expected)" }.joined(separator: "; ")
+        var error: [String: JSONValue] = ["code": .string("invalid_spec"), "message": .string(message)]
+        if let first = fields.first { error["field"] = .string(first.field) }
+        let body: JSONValue = .object([
+            "error": .object(error),
+            "fields": .array(fields.map { .object(["field": .string($0.field), "expected": .string($0.expected)]) }),
+        ])
+        return JSONBody.response(body, status: .unprocessableContent)
+    }
+}

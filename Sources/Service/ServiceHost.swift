@@ -1,0 +1,86 @@
+import Foundation
+import HTTPCore
+import Jobs
+import Storage
+
+/// Settings of a running service (the `amago serve` flags).
+public struct ServiceOptions: Sendable {
+    /// The address to listen on.
+    public var host: String
+    /// The port; 0 picks a free one.
+    public var port: Int
+    /// The data folder: `amago.sqlite` and `experiments/<id>/`.
+    public var dataDirectory: URL
+    /// Jobs trained at once.
+    public var workers: Int
+    /// The bearer token for mutating endpoints; required off loopback.
+    public var token: String?
+    /// Seconds between queue polls of idle workers.
+    public var pollInterval: TimeInterval
+
+    /// Creates options; every argument has the documented default.
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "data"),
+                workers: Int = ProcessInfo.processInfo.activeProcessorCount, token: String? = nil,
+                pollInterval: TimeInterval = 1) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.workers = workers
+        self.token = token
+        self.pollInterval = pollInterval
+    }
+}
+
+/// The service assembled: database, worker pool and HTTP server, started and stopped together.
+public final class ServiceHost: @unchecked Sendable {
+    // @unchecked: every stored property is immutable and itself thread-safe.
+    /// The options it was started with.
+    public let options: ServiceOptions
+    /// The database.
+    public let store: Store
+    /// The training workers.
+    public let pool: WorkerPool
+    /// The HTTP server.
+    public let server: HTTPServer
+
+    /// Opens the database under the data folder and wires the pool and the server (not started).
+    /// - Parameters:
+    ///   - setThreadCount: applies each job's compute-thread budget (BLAS threads).
+    public init(options: ServiceOptions, setThreadCount: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+        try BindingPolicy.check(host: options.host, token: options.token)
+        do {
+            try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ServiceError.setup("cannot create the data folder \(options.dataDirectory.path): \(error.localizedDescription)")
+        }
+        self.options = options
+        store = try Store(path: options.dataDirectory.appendingPathComponent("amago.sqlite").path)
+        let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount)
+        pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
+        let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token)
+        server = HTTPServer(configuration: ServerConfiguration(host: options.host, port: options.port), router: api.makeRouter())
+    }
+
+    /// Recovers abandoned jobs, starts the workers, then listens.
+    /// - Returns: what crash recovery did.
+    @discardableResult
+    public func start() throws -> [RecoveredJob] {
+        let recovered = try pool.start()
+        try server.start()
+        return recovered
+    }
+
+    /// The bound port (useful with port 0).
+    public var port: Int { server.port }
+
+    /// Stops accepting requests, then stops running jobs (they checkpoint and go back to the
+    /// queue) and closes the database; blocks until done.
+    /// - Returns: true when every job stopped before `jobDeadline`.
+    @discardableResult
+    public func shutdown(gracePeriod: Duration = .seconds(10), jobDeadline: TimeInterval = 60) -> Bool {
+        server.shutdownAndWait(gracePeriod: gracePeriod)
+        let stopped = pool.shutdown(deadline: Date().addingTimeInterval(jobDeadline))
+        if stopped { try? store.close() }
+        return stopped
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Autograd
+import Foundation
+import Service
+
+/// `amago serve`: the HTTP service with its training workers.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the REST API and train queued experiments.",
+        discussion: """
+            Every option can also be set by environment variable: AMAGO_ADDR, AMAGO_DATA, \
+            AMAGO_WORKERS, AMAGO_TOKEN. SIGTERM or SIGINT stops accepting requests, checkpoints \
+            running jobs (they resume on the next start) and exits 0.
+            """)
+
+    @Option(help: "host:port to listen on (env AMAGO_ADDR; default 127.0.0.1:8080).") var addr: String?
+    @Option(help: "Data folder; the database is <data>/amago.sqlite (env AMAGO_DATA; default ./data).") var data: String?
+    @Option(help: "Jobs trained at once (env AMAGO_WORKERS; default: the number of cores).") var workers: Int?
+    @Option(help: "Bearer token for mutating endpoints; required off loopback (env AMAGO_TOKEN).") var token: String?
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // log lines reach journald/pipes as they happen
+        let env = ProcessInfo.processInfo.environment
+        let (host, port) = try Self.parseAddress(addr ?? env["AMAGO_ADDR"] ?? "127.0.0.1:8080")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workerText = workers.map(String.init) ?? env["AMAGO_WORKERS"]
+        var workerCount = cores
+        if let workerText {
+            guard let n = Int(workerText), n >= 1 else { throw ValidationError("workers must be a positive integer, got '\(workerText)'") }
+            workerCount = min(n, cores)
+        }
+        let options = ServiceOptions(host: host, port: port, dataDirectory: URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data"),
+                                     workers: workerCount, token: token ?? env["AMAGO_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        let service: ServiceHost
+        do {
+            service = try ServiceHost(options: options, setThreadCount: { BLAS.setThreadCount($0) })
+        } catch let error as ServiceError {
+            throw ValidationError(error.description)
+        }
+        let stop = SignalFlag.install()
+        let recovered = try service.start()
+        for job in recovered { print("recovered \(job.experimentID): \(job.from.rawValue) → \(job.to.rawValue) (\(job.reason))") }
+        print("amago listening on http://\(Self.display(host)):\(service.port) (data \(options.dataDirectory.path), \(workerCount) workers)")
+        while !stop.isSet { Thread.sleep(forTimeInterval: 0.2) }
+        print("shutting down: checkpointing running jobs")
+        let clean = service.shutdown(gracePeriod: .seconds(10), jobDeadline: 60)
+        print(clean ? "stopped" : "stopped; some jobs did not finish in time and will be recovered on the next start")
+    }
+
+    /// Splits `host:port`, `[v6]:port` or `:port`.
+    static func parseAddress(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("address must be host:port, got '\(text)'")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    static func display(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+}

@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMAGO
+import Service
+import Storage
+import Testing
+
+@Suite("Live server on loopback", .serialized)
+struct LiveServerTests {
+    @Test func serves_overLoopback_andShutdownRequeuesRunningJobs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-live-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, workers: 1, pollInterval: 0.1))
+        try host.start()
+        let health = try LoopbackClient.request(port: host.port, "GET", "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 200"))
+        let spec = try Specs.text(Specs.tinyTMaze(epochs: 10_000, name: "live"))
+        let created = try LoopbackClient.request(port: host.port, "POST", "/experiments", body: spec)
+        #expect(created.hasPrefix("HTTP/1.1 201"))
+        let id = try #require(try host.store.listExperiments().experiments.first?.id)
+        let deadline = Date().addingTimeInterval(30)
+        while try host.store.experiment(id: id).status == .queued, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try host.store.experiment(id: id).status == .running)
+        #expect(host.shutdown(gracePeriod: .seconds(2), jobDeadline: 30))
+        let reopened = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
+        #expect(try reopened.experiment(id: id).status == .queued)
+    }
+
+    @Test func host_refusesNonLoopbackWithoutToken() {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-live-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: ServiceError.insecureBinding(host: "0.0.0.0")) {
+            try ServiceHost(options: ServiceOptions(host: "0.0.0.0", port: 0, dataDirectory: folder, workers: 1))
+        }
+    }
+}
+
+/// A blocking one-request HTTP/1.1 client over a loopback TCP socket.
+enum LoopbackClient {
+    struct Failure: Error { let what: String }
+
+    static func request(port: Int, _ method: String, _ target: String, body: String = "") throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(what: "socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure(what: "connect errno \(errno)") }
+        let message = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        let bytes = Array(message.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw Failure(what: "send errno \(errno)") }
+            sent += n
+        }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            reply += buffer[..<n]
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}
