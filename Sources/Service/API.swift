@@ -4,7 +4,8 @@ import HTTPCore
 import Jobs
 import Storage
 
-/// The REST API: experiments, metrics, checkpoints, environments and health endpoints.
+/// The REST API: experiments, metrics, checkpoints, environments, policy inference (`/act`,
+/// `/sessions`) and health endpoints.
 ///
 /// Handlers run as tasks (database calls may wait on SQLite's busy timeout) and map every
 /// module's errors to statuses with the JSON error body (see `ErrorRendering`).
@@ -17,13 +18,21 @@ public struct API: Sendable {
     public let dataDirectory: URL
     /// The bearer token mutating endpoints require, if any.
     public let token: String?
+    /// The `/act` sessions and the policies they run.
+    public let policies: PolicySessions
 
     /// Creates the API over its dependencies.
-    public init(store: Store, pool: WorkerPool, dataDirectory: URL, token: String? = nil) {
+    /// - Parameters:
+    ///   - sessionIdleTimeout: seconds after which an unused `/act` session expires.
+    ///   - sessionCapacity: the most `/act` sessions open at once (oldest evicted beyond it).
+    public init(store: Store, pool: WorkerPool, dataDirectory: URL, token: String? = nil,
+                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024) {
         self.store = store
         self.pool = pool
         self.dataDirectory = dataDirectory
         self.token = token
+        policies = PolicySessions(store: store, dataDirectory: dataDirectory,
+                                  idleTimeout: sessionIdleTimeout, capacity: sessionCapacity)
     }
 
     /// A router with every endpoint and, when a token is set, bearer auth on mutating requests.
@@ -45,6 +54,10 @@ public struct API: Sendable {
         })
         r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
         r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })
+        r.post("/act", async: handle { req, _ in try act(req) })
+        r.post("/sessions", async: handle { req, _ in try createSession(req) })
+        r.get("/sessions/:id", async: handle { _, ctx in try getSession(id: ctx.parameter("id")) })
+        r.delete("/sessions/:id", async: handle { _, ctx in try deleteSession(id: ctx.parameter("id")) })
         return r
     }
 

@@ -15,6 +15,14 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidQuery(field: String, expected: String)
     /// A checkpoint record exists but its file is gone (404).
     case checkpointFileMissing(id: String)
+    /// A request field is missing or has the wrong type or shape (422).
+    case invalidField(field: String, expected: String)
+    /// The experiment has no checkpoint to act with yet (409).
+    case noCheckpoint(experimentID: String)
+    /// The request contradicts the current state, e.g. a session of another experiment (409).
+    case conflict(String)
+    /// The `/act` session expired or was evicted (410).
+    case sessionEnded(id: String, reason: String)
     /// The server would listen on a non-loopback address without a token.
     case insecureBinding(host: String)
     /// The data folder or database cannot be set up.
@@ -28,6 +36,11 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .malformedBody(message): return message
         case let .invalidQuery(field, expected): return "query parameter '\(field)' must be \(expected)"
         case let .checkpointFileMissing(id): return "the file of checkpoint '\(id)' is missing"
+        case let .invalidField(field, expected): return "'\(field)' must be \(expected)"
+        case let .noCheckpoint(id):
+            return "experiment '\(id)' has no checkpoint yet; expected one after its first trained epoch"
+        case let .conflict(message): return message
+        case let .sessionEnded(id, reason): return "session '\(id)' has ended (\(reason)); start a new one"
         case let .insecureBinding(host):
             return "refusing to listen on non-loopback address \(host) without a token (set --token or AMAGO_TOKEN)"
         case let .setup(message): return message
@@ -61,6 +74,14 @@ enum ErrorRendering {
             return .error(HTTPError(.badRequest, code: "invalid_query", message: error.description, field: field))
         case .checkpointFileMissing:
             return .error(HTTPError(.notFound, code: "checkpoint_file_missing", message: error.description))
+        case let .invalidField(field, _):
+            return .error(HTTPError(.unprocessableContent, code: "invalid_field", message: error.description, field: field))
+        case .noCheckpoint:
+            return .error(HTTPError(.conflict, code: "no_checkpoint", message: error.description, field: "checkpoint"))
+        case .conflict: return .error(HTTPError(.conflict, code: "conflict", message: error.description))
+        case .sessionEnded:
+            return .error(HTTPError(HTTPStatus(410, reasonPhrase: "Gone"), code: "session_ended", message: error.description,
+                                    field: "session"))
         case .insecureBinding, .setup: return nil
         }
     }

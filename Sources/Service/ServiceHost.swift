@@ -55,6 +55,8 @@ public final class ServiceHost: @unchecked Sendable {
         }
         self.options = options
         store = try Store(path: options.dataDirectory.appendingPathComponent("amago.sqlite").path)
+        // `/act` contexts live in memory: sessions of a previous process cannot continue (410).
+        try store.endOpenSessions()
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
         let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token)

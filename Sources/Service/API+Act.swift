@@ -1,0 +1,111 @@
+import AMAGO
+import Environments
+import Foundation
+import HTTPCore
+import Storage
+
+extension API {
+    /// `POST /act`: one action from an experiment's policy, in a session created when none is given.
+    func act(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try Self.objectBody(request)
+        let experimentID = try Self.requiredString(body, "experiment")
+        let checkpoint = try Self.optionalString(body, "checkpoint")
+        let session = try Self.optionalString(body, "session")
+        guard case .array(let values)? = body["observation"] else {
+            throw ServiceError.invalidField(field: "observation", expected: "an array of numbers")
+        }
+        let observation = try values.map { value -> Float in
+            guard case .number(let x) = value, x.isFinite else {
+                throw ServiceError.invalidField(field: "observation", expected: "an array of finite numbers")
+            }
+            return Float(x)
+        }
+        let reward = try Self.number(body, "reward", default: 0)
+        let reset = try Self.bool(body, "reset", default: false)
+        let sample = try Self.bool(body, "sample", default: false)
+        let step = try policies.act(experimentID: experimentID, checkpoint: checkpoint, session: session,
+                                    observation: observation, reward: Float(reward), reset: reset, sample: sample)
+        return JSONBody.response(.object([
+            "action": Self.actionJSON(step.action), "session": .string(step.session),
+            "experiment": .string(step.experimentID), "checkpoint": .string(step.checkpointID),
+            "context_length": JSONBody.int(step.contextLength),
+        ]))
+    }
+
+    /// `POST /sessions`: opens a session on `checkpoint` (default `latest`) of `experiment`.
+    func createSession(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try Self.objectBody(request)
+        let session = try policies.open(experimentID: try Self.requiredString(body, "experiment"),
+                                        checkpoint: try Self.optionalString(body, "checkpoint"))
+        var response = JSONBody.response(Self.sessionJSON(session, contextLength: 0), status: .created)
+        response.headers.set("Location", "/sessions/\(session.id)")
+        return response
+    }
+
+    /// `GET /sessions/{id}`: the session record; ended sessions answer 410.
+    func getSession(id: String) throws -> HTTPResponse {
+        let (record, length) = try policies.describe(id: id)
+        guard record.isOpen else { throw ServiceError.sessionEnded(id: id, reason: record.endReason ?? "ended") }
+        return JSONBody.response(Self.sessionJSON(record, contextLength: length))
+    }
+
+    /// `DELETE /sessions/{id}`: ends the session and frees its context; 204.
+    func deleteSession(id: String) throws -> HTTPResponse {
+        try policies.close(id: id)
+        return HTTPResponse(status: .noContent)
+    }
+
+    static func sessionJSON(_ s: ActSession, contextLength: Int) -> JSONValue {
+        .object([
+            "session": .string(s.id), "experiment": .string(s.experimentID), "checkpoint": .string(s.checkpointID),
+            "context_length": JSONBody.int(contextLength), "steps": JSONBody.int(s.steps),
+            "created_at": JSONBody.date(s.createdAt), "last_used_at": JSONBody.date(s.lastUsedAt),
+        ])
+    }
+
+    /// A discrete action as its index, a continuous one as its values.
+    static func actionJSON(_ action: Action) -> JSONValue {
+        switch action {
+        case .discrete(let i): return JSONBody.int(i)
+        case .continuous(let values): return .array(values.map { JSONBody.number(Double($0)) })
+        }
+    }
+
+    static func objectBody(_ request: HTTPRequest) throws -> [String: JSONValue] {
+        guard case .object(let fields) = try JSONBody.parse(request.body) else {
+            throw ServiceError.malformedBody("the request body must be a JSON object")
+        }
+        return fields
+    }
+
+    static func requiredString(_ body: [String: JSONValue], _ key: String) throws -> String {
+        guard case .string(let s)? = body[key], !s.isEmpty else {
+            throw ServiceError.invalidField(field: key, expected: "a non-empty string")
+        }
+        return s
+    }
+
+    static func optionalString(_ body: [String: JSONValue], _ key: String) throws -> String? {
+        switch body[key] {
+        case nil, .null?: return nil
+        case .string(let s)? where !s.isEmpty: return s
+        default: throw ServiceError.invalidField(field: key, expected: "a non-empty string")
+        }
+    }
+
+    static func number(_ body: [String: JSONValue], _ key: String, default fallback: Double) throws -> Double {
+        switch body[key] {
+        case nil, .null?: return fallback
+        case .number(let x)? where x.isFinite: return x
+        default: throw ServiceError.invalidField(field: key, expected: "a finite number")
+        }
+    }
+
+    static func bool(_ body: [String: JSONValue], _ key: String, default fallback: Bool) throws -> Bool {
+        switch body[key] {
+        case nil, .null?: return fallback
+        case .bool(let b)?: return b
+        default: throw ServiceError.invalidField(field: key, expected: "true or false")
+        }
+    }
+}

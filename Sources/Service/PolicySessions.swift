@@ -1,0 +1,161 @@
+import AMAGO
+import Environments
+import Foundation
+import Storage
+
+/// The `/act` sessions of a server: loaded policies and each session's rollout context.
+///
+/// The database's session records are the source of truth for which sessions are open; this
+/// object keeps the in-memory contexts (key/value caches) of those records and drops them when
+/// the records expire or are evicted. Expiry runs lazily on every call. Thread-safe: the maps
+/// are guarded by a lock, and each policy serializes its own forward passes.
+public final class PolicySessions: @unchecked Sendable {
+    /// The database holding session and checkpoint records.
+    public let store: Store
+    /// The data folder checkpoint paths are relative to.
+    public let dataDirectory: URL
+    /// Seconds a session may stay unused before it expires.
+    public let idleTimeout: TimeInterval
+    /// How many sessions may be open at once; the least recently used beyond it are evicted.
+    public let capacity: Int
+    /// How many loaded policies are kept when no session uses them.
+    let spareCapacity = 4
+
+    private let lock = NSLock()
+    private var policies: [String: LoadedPolicy] = [:]
+    private var contexts: [String: PolicyContext] = [:]
+
+    /// What one `/act` call chose.
+    public struct Step: Sendable {
+        /// The action chosen.
+        public var action: Action
+        /// The session it belongs to.
+        public var session: String
+        /// The experiment and checkpoint whose policy chose it.
+        public var experimentID: String, checkpointID: String
+        /// Tokens of context the policy saw, this step included.
+        public var contextLength: Int
+    }
+
+    /// Creates the session table.
+    /// - Parameters:
+    ///   - idleTimeout: seconds of disuse after which a session expires (default 15 minutes).
+    ///   - capacity: the most sessions open at once (default 1024).
+    public init(store: Store, dataDirectory: URL, idleTimeout: TimeInterval = 15 * 60, capacity: Int = 1024) {
+        self.store = store
+        self.dataDirectory = dataDirectory
+        self.idleTimeout = idleTimeout
+        self.capacity = max(capacity, 1)
+    }
+
+    /// Opens a session on a checkpoint (`latest` when nil, `best`, or an id) of an experiment.
+    public func open(experimentID: String, checkpoint: String?) throws -> ActSession {
+        try sweep()
+        let experiment = try store.experiment(id: experimentID)
+        let record = try resolve(checkpoint, of: experiment)
+        let policy = try policy(experiment: experiment, checkpoint: record)
+        let session = try store.createSession(experimentID: experiment.id, checkpointID: record.id)
+        let context = try PolicyContext(id: session.id, policy: policy)
+        lock.withLock { contexts[session.id] = context }
+        try sweep()  // the new session is the most recent, so the cap evicts older ones
+        return session
+    }
+
+    /// One step of a session: creates a session when `session` is nil.
+    /// - Parameters:
+    ///   - experimentID: must match the session's experiment when both are given.
+    ///   - checkpoint: used when creating a session; must match an existing session's when given.
+    public func act(experimentID: String, checkpoint: String?, session: String?, observation: [Float],
+                    reward: Float, reset: Bool, sample: Bool) throws -> Step {
+        try sweep()
+        let context: PolicyContext
+        if let session {
+            context = try existingContext(id: session)
+            guard context.policy.experimentID == experimentID else {
+                _ = try store.experiment(id: experimentID)  // an unknown experiment is still a 404
+                throw ServiceError.conflict("session '\(session)' belongs to experiment '\(context.policy.experimentID)'")
+            }
+            if let checkpoint, !["latest", "best", context.policy.checkpointID].contains(checkpoint) {
+                throw ServiceError.conflict("session '\(session)' runs checkpoint '\(context.policy.checkpointID)', not '\(checkpoint)'")
+            }
+        } else {
+            let opened = try open(experimentID: experimentID, checkpoint: checkpoint)
+            context = try existingContext(id: opened.id)
+        }
+        let policy = context.policy
+        let (action, length) = try policy.lock.withLock {
+            let action = try context.step(observation: observation, reward: reward, reset: reset, sample: sample)
+            return (action, context.contextLength)
+        }
+        try store.touchSession(id: context.id)
+        return Step(action: action, session: context.id, experimentID: policy.experimentID,
+                    checkpointID: policy.checkpointID, contextLength: length)
+    }
+
+    /// The session's record and its context length; throws 404 or 410 like `act`.
+    public func describe(id: String) throws -> (record: ActSession, contextLength: Int) {
+        try sweep()
+        let record = try store.session(id: id)
+        let context = lock.withLock { contexts[id] }
+        let length = context.map { c in c.policy.lock.withLock { c.contextLength } } ?? 0
+        return (record, length)
+    }
+
+    /// Ends a session and frees its context; throws `notFound` for an unknown id.
+    public func close(id: String) throws {
+        try store.deleteSession(id: id)
+        lock.withLock { _ = contexts.removeValue(forKey: id) }
+    }
+
+    /// How many sessions have a context in memory.
+    public var openCount: Int { lock.withLock { contexts.count } }
+
+    /// Ends idle sessions and those beyond the cap in the database, and drops their contexts.
+    func sweep() throws {
+        let ended = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
+        guard !ended.isEmpty else { return }
+        lock.withLock { for id in ended { contexts.removeValue(forKey: id) } }
+    }
+
+    /// The in-memory context of an open session; 404 if unknown, 410 if it ended.
+    func existingContext(id: String) throws -> PolicyContext {
+        let record = try store.session(id: id)
+        guard record.isOpen else { throw ServiceError.sessionEnded(id: id, reason: record.endReason ?? "ended") }
+        guard let context = lock.withLock({ contexts[id] }) else {
+            // An open record without a context outlived a restart: it cannot continue.
+            throw ServiceError.sessionEnded(id: id, reason: "its context was lost in a restart")
+        }
+        return context
+    }
+
+    /// `latest` (or nil), `best`, or a checkpoint id of this experiment.
+    func resolve(_ name: String?, of experiment: Storage.Experiment) throws -> Storage.Checkpoint {
+        let name = name ?? "latest"
+        switch name {
+        case "latest", "best":
+            let latest = try store.latestCheckpoint(experimentID: experiment.id)
+            guard let latest else { throw ServiceError.noCheckpoint(experimentID: experiment.id) }
+            return name == "best" ? (try store.bestCheckpoint(experimentID: experiment.id) ?? latest) : latest
+        default:
+            guard let found = try? store.checkpoint(id: name), found.experimentID == experiment.id else {
+                throw StorageError.notFound(kind: "checkpoint", id: name)
+            }
+            return found
+        }
+    }
+
+    /// The loaded policy of a checkpoint, loading it on first use.
+    func policy(experiment: Storage.Experiment, checkpoint: Storage.Checkpoint) throws -> LoadedPolicy {
+        let key = "\(experiment.id)/\(checkpoint.id)"
+        if let cached = lock.withLock({ policies[key] }) { return cached }
+        let loaded = try LoadedPolicy.load(experiment: experiment, checkpoint: checkpoint, dataDirectory: dataDirectory)
+        return lock.withLock {
+            if let raced = policies[key] { return raced }
+            let inUse = Set(contexts.values.map { "\($0.policy.experimentID)/\($0.policy.checkpointID)" })
+            let spare = policies.keys.filter { !inUse.contains($0) }
+            if spare.count >= spareCapacity { for k in spare { policies.removeValue(forKey: k) } }
+            policies[key] = loaded
+            return loaded
+        }
+    }
+}
