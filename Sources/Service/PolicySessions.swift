@@ -87,7 +87,14 @@ public final class PolicySessions: @unchecked Sendable {
             let action = try context.step(observation: observation, reward: reward, reset: reset, sample: sample)
             return (action, context.contextLength)
         }
-        try store.touchSession(id: context.id)
+        do {
+            try store.touchSession(id: context.id)
+        } catch StorageError.conflict {
+            // Expired or evicted by a concurrent call while this step ran.
+            lock.withLock { _ = contexts.removeValue(forKey: context.id) }
+            let reason = (try? store.session(id: context.id))?.endReason ?? "ended"
+            throw ServiceError.sessionEnded(id: context.id, reason: reason)
+        }
         return Step(action: action, session: context.id, experimentID: policy.experimentID,
                     checkpointID: policy.checkpointID, contextLength: length)
     }

@@ -137,3 +137,29 @@ struct ActTests {
         #expect(noObservation.json?["error"]?["field"]?.stringValue == "observation")
     }
 }
+
+@Suite("Session expiry and eviction")
+struct SessionLifecycleTests {
+    @Test func idleSessionsExpireAndTheCapEvictsTheOldest() async throws {
+        let h = try Harness(startWorkers: false)
+        defer { h.close() }
+        let created = try await h.send(.post, "/experiments", body: try Specs.text(Specs.tinyTMaze()))
+        let id = try #require(created.json?["id"]?.stringValue)
+        let checkpoint = try h.store.addCheckpoint(NewCheckpoint(epoch: 0, envSteps: 1, gradSteps: 1, path: "x.safetensors",
+                                                                 sizeBytes: 1), experimentID: id)
+        let start = Date()
+        let old = try h.store.createSession(experimentID: id, checkpointID: checkpoint.id, now: start.addingTimeInterval(-2))
+        let recent = try h.store.createSession(experimentID: id, checkpointID: checkpoint.id, now: start.addingTimeInterval(-1))
+
+        let capped = PolicySessions(store: h.store, dataDirectory: h.folder, idleTimeout: 3600, capacity: 1)
+        #expect(try capped.describe(id: recent.id).record.isOpen)
+        #expect(try h.store.session(id: old.id).endReason == "evicted")
+
+        let idle = PolicySessions(store: h.store, dataDirectory: h.folder, idleTimeout: 0.5)
+        #expect(throws: ServiceError.sessionEnded(id: recent.id, reason: "expired")) {
+            try idle.act(experimentID: id, checkpoint: nil, session: recent.id, observation: [0, 1],
+                         reward: 0, reset: false, sample: false)
+        }
+        #expect(idle.openCount == 0)
+    }
+}
