@@ -74,6 +74,7 @@ extension API {
     /// `DELETE /experiments/{id}`: removes a finished experiment and its files; 409 while it runs.
     func deleteExperiment(id: String) throws -> HTTPResponse {
         try store.deleteExperiment(id: id)
+        policies.forget(experimentID: id)  // its session records went with it
         let folder = dataDirectory.appendingPathComponent("experiments").appendingPathComponent(id)
         try? FileManager.default.removeItem(at: folder)  // the records are gone; leftover files are harmless
         return HTTPResponse(status: .noContent)

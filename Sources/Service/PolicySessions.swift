@@ -114,6 +114,14 @@ public final class PolicySessions: @unchecked Sendable {
         lock.withLock { _ = contexts.removeValue(forKey: id) }
     }
 
+    /// Forgets the contexts and loaded policies of a deleted experiment (its records are gone).
+    public func forget(experimentID: String) {
+        lock.withLock {
+            contexts = contexts.filter { $0.value.policy.experimentID != experimentID }
+            policies = policies.filter { $0.value.experimentID != experimentID }
+        }
+    }
+
     /// How many sessions have a context in memory.
     public var openCount: Int { lock.withLock { contexts.count } }
 
