@@ -50,8 +50,8 @@ extension Agent {
         let c = configuration
         let reduced = reduceEnsemble(targetValues.data, critics: c.critics, subset: c.criticsForTarget,
                                      useMinimum: useMinimum, using: rng)
-        let rewards = try perGamma(batch.rewards.map { $0 * c.rewardMultiplier }, batch: batch)
-        let dones = try perGamma(batch.dones, batch: batch)
+        let rewards = perGamma(batch.rewards.map { $0 * c.rewardMultiplier })
+        let dones = perGamma(batch.dones)
         let y = nStepReturns(rewards: rewards, dones: dones, values: reduced, mask: batch.transitionMask, gammas: gammas,
                              batch: batch.batchSize, steps: batch.transitions, n: c.nStep)
         if updatesStatistics { popArt.update(values: y, mask: batch.transitionMask) }
@@ -132,12 +132,14 @@ extension Agent {
 
         // ── TD targets (no gradient) ──
         let nextStates = try sDetached.slice(axis: 1, 1..<l)
-        let targetValues = try withNoGrad { () -> Tensor in
-            let targetRaw = c.useTargetActor ? try targetActor(nextStates) : try raw.detached().slice(axis: 1, 1..<l)
-            let next = try policyActions(targetRaw, samples: c.criticSamples)
-            return try popArt.denormalized(criticValues(targetCritics, state: nextStates, actions: next))
+        func targetValues() throws -> Tensor {
+            try withNoGrad {
+                let targetRaw = c.useTargetActor ? try targetActor(nextStates) : try raw.detached().slice(axis: 1, 1..<l)
+                let next = try policyActions(targetRaw, samples: c.criticSamples)
+                return try popArt.denormalized(criticValues(targetCritics, state: nextStates, actions: next))
+            }
         }
-        let y = try frozen?.targets ?? tdTargets(targetValues, batch: batch, useMinimum: c.onlineCoefficient > 0)
+        let y = try frozen?.targets ?? tdTargets(targetValues(), batch: batch, useMinimum: c.onlineCoefficient > 0)
         let yTensor = try Tensor(shape: [batch.batchSize, t, gammas.count], data: y)
         let yNormalized = try popArt.normalizeValues(yTensor)        // with the updated statistics
 

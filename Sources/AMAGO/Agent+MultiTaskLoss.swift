@@ -46,13 +46,15 @@ extension Agent {
 
         // ── TD targets from the target critics' expected returns (no gradient) ──
         let nextStates = try sDetached.slice(axis: 1, 1..<l)
-        let targetValues = try withNoGrad { () -> Tensor in
-            let targetRaw = c.useTargetActor ? try targetActor(nextStates) : try raw.detached().slice(axis: 1, 1..<l)
-            let next = try sampledActions(targetRaw, samples: c.criticSamples)
-            let q = try targetCritics.stateActionValues(nextStates, actions: next, gammaFeature: gammaFeature)
-            return try decodedValues(q, bins: bins)                  // (C, B, T, G)
+        func targetValues() throws -> Tensor {
+            try withNoGrad {
+                let targetRaw = c.useTargetActor ? try targetActor(nextStates) : try raw.detached().slice(axis: 1, 1..<l)
+                let next = try sampledActions(targetRaw, samples: c.criticSamples)
+                let q = try targetCritics.stateActionValues(nextStates, actions: next, gammaFeature: gammaFeature)
+                return try decodedValues(q, bins: bins)              // (C, B, T, G)
+            }
         }
-        let y = try frozen?.targets ?? tdTargets(targetValues, batch: batch, useMinimum: c.onlineCoefficient > 0)
+        let y = try frozen?.targets ?? tdTargets(targetValues(), batch: batch, useMinimum: c.onlineCoefficient > 0)
         let labels = c.gaussianLabelSigma.map { bins.gaussianLabels(y, sigma: $0) } ?? bins.twoHotLabels(y)
         let labelTensor = try Tensor(shape: [1, b, t, g, bins.values.count], data: labels)
             .broadcast(to: [c.critics, b, t, g, bins.values.count])

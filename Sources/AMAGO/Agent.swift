@@ -112,8 +112,8 @@ public final class Agent: Module {
     /// The index of each row's largest entry (the stored discrete action): (…).
     func argmaxIndices(_ x: Tensor) throws -> [Int] { try x.max(axis: -1).indices }
 
-    /// A (B, T, G) tensor from per-(b, t) values repeated over gammas.
-    func perGamma(_ values: [Float], batch: Batch) throws -> [Float] {
+    /// Per-(b, t) values repeated over gammas: (B, T) → (B, T, G).
+    func perGamma(_ values: [Float]) -> [Float] {
         values.flatMap { v in [Float](repeating: v, count: gammas.count) }
     }
 }
