@@ -17,17 +17,27 @@ public struct ServiceOptions: Sendable {
     public var token: String?
     /// Seconds between queue polls of idle workers.
     public var pollInterval: TimeInterval
+    /// The dashboard's folder (`Public/`), served at `/` and `/ui/`; nil serves no dashboard.
+    public var publicDirectory: URL?
+    /// Seconds after which an unused `/act` session expires.
+    public var sessionIdleTimeout: TimeInterval
+    /// The most `/act` sessions open at once; the least recently used is evicted beyond it.
+    public var sessionCapacity: Int
 
     /// Creates options; every argument has the documented default.
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "data"),
                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, token: String? = nil,
-                pollInterval: TimeInterval = 1) {
+                pollInterval: TimeInterval = 1, publicDirectory: URL? = nil,
+                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.workers = workers
         self.token = token
         self.pollInterval = pollInterval
+        self.publicDirectory = publicDirectory
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.sessionCapacity = sessionCapacity
     }
 }
 
@@ -59,8 +69,19 @@ public final class ServiceHost: @unchecked Sendable {
         try store.endOpenSessions()
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
-        let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token)
-        server = HTTPServer(configuration: ServerConfiguration(host: options.host, port: options.port), router: api.makeRouter())
+        let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
+                      sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity)
+        var router = api.makeRouter()
+        if let folder = options.publicDirectory {
+            let files: StaticFiles
+            do {
+                files = try StaticFiles(directory: folder.path)
+            } catch {
+                throw ServiceError.setup("the dashboard folder \(folder.path) is not a directory")
+            }
+            router.serveDashboard(files)
+        }
+        server = HTTPServer(configuration: ServerConfiguration(host: options.host, port: options.port), router: router)
     }
 
     /// Recovers abandoned jobs, starts the workers, then listens.
@@ -84,5 +105,13 @@ public final class ServiceHost: @unchecked Sendable {
         let stopped = pool.shutdown(deadline: Date().addingTimeInterval(jobDeadline))
         if stopped { try? store.close() }
         return stopped
+    }
+}
+
+extension Router {
+    /// The dashboard: `/` is its `index.html`, its other files live under `/ui/`.
+    mutating func serveDashboard(_ files: StaticFiles) {
+        get("/") { request, _ in try files.response(for: "index.html", request: request) }
+        serveFiles("/ui", files)
     }
 }

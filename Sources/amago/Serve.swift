@@ -9,7 +9,7 @@ struct Serve: ParsableCommand {
         abstract: "Serve the REST API and train queued experiments.",
         discussion: """
             Every option can also be set by environment variable: AMAGO_ADDR, AMAGO_DATA, \
-            AMAGO_WORKERS, AMAGO_TOKEN. SIGTERM or SIGINT stops accepting requests, checkpoints \
+            AMAGO_WORKERS, AMAGO_TOKEN, AMAGO_PUBLIC, AMAGO_SESSION_IDLE_TIMEOUT, AMAGO_MAX_SESSIONS. SIGTERM or SIGINT stops accepting requests, checkpoints \
             running jobs (they resume on the next start) and exits 0.
             """)
 
@@ -17,6 +17,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Data folder; the database is <data>/amago.sqlite (env AMAGO_DATA; default ./data).") var data: String?
     @Option(help: "Jobs trained at once (env AMAGO_WORKERS; default: the number of cores).") var workers: Int?
     @Option(help: "Bearer token for mutating endpoints; required off loopback (env AMAGO_TOKEN).") var token: String?
+    @Option(help: "Dashboard folder served at / (env AMAGO_PUBLIC; default ./Public when it exists, 'none' to disable).")
+    var `public`: String?
+    @Option(help: "Seconds an idle /act session is kept (env AMAGO_SESSION_IDLE_TIMEOUT; default 900).")
+    var sessionIdleTimeout: Double?
+    @Option(help: "Most /act sessions open at once; the least recently used is evicted (env AMAGO_MAX_SESSIONS; default 1024).")
+    var maxSessions: Int?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)  // log lines reach journald/pipes as they happen
@@ -29,8 +35,19 @@ struct Serve: ParsableCommand {
             guard let n = Int(workerText), n >= 1 else { throw ValidationError("workers must be a positive integer, got '\(workerText)'") }
             workerCount = min(n, cores)
         }
-        let options = ServiceOptions(host: host, port: port, dataDirectory: URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data"),
+        var options = ServiceOptions(host: host, port: port, dataDirectory: URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data"),
                                      workers: workerCount, token: token ?? env["AMAGO_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        options.publicDirectory = try Self.dashboardFolder(`public` ?? env["AMAGO_PUBLIC"])
+        if let text = sessionIdleTimeout.map({ String($0) }) ?? env["AMAGO_SESSION_IDLE_TIMEOUT"] {
+            guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                throw ValidationError("session idle timeout must be a positive number of seconds, got '\(text)'")
+            }
+            options.sessionIdleTimeout = seconds
+        }
+        if let text = maxSessions.map({ String($0) }) ?? env["AMAGO_MAX_SESSIONS"] {
+            guard let n = Int(text), n >= 1 else { throw ValidationError("max sessions must be a positive integer, got '\(text)'") }
+            options.sessionCapacity = n
+        }
         let service: ServiceHost
         do {
             service = try ServiceHost(options: options, setThreadCount: { BLAS.setThreadCount($0) })
@@ -41,10 +58,26 @@ struct Serve: ParsableCommand {
         let recovered = try service.start()
         for job in recovered { print("recovered \(job.experimentID): \(job.from.rawValue) → \(job.to.rawValue) (\(job.reason))") }
         print("amago listening on http://\(Self.display(host)):\(service.port) (data \(options.dataDirectory.path), \(workerCount) workers)")
+        if options.publicDirectory == nil { print("no dashboard folder: the dashboard is not served (see --public)") }
         while !stop.isSet { Thread.sleep(forTimeInterval: 0.2) }
         print("shutting down: checkpointing running jobs")
         let clean = service.shutdown(gracePeriod: .seconds(10), jobDeadline: 60)
         print(clean ? "stopped" : "stopped; some jobs did not finish in time and will be recovered on the next start")
+    }
+
+    /// The dashboard folder: the one named (which must exist), none for `none`, else `./Public`
+    /// when it exists.
+    static func dashboardFolder(_ named: String?) throws -> URL? {
+        var isDirectory: ObjCBool = false
+        if let named {
+            if named == "none" || named.isEmpty { return nil }
+            guard FileManager.default.fileExists(atPath: named, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("dashboard folder '\(named)' does not exist; pass --public DIR or --public none")
+            }
+            return URL(fileURLWithPath: named)
+        }
+        guard FileManager.default.fileExists(atPath: "Public", isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        return URL(fileURLWithPath: "Public")
     }
 
     /// Splits `host:port`, `[v6]:port` or `:port`.
