@@ -38,6 +38,30 @@ import Testing
             let spec = try ExperimentSpec.recommended(for: name)
             #expect(try ExperimentSpec(json: try spec.encoded()) == spec, "\(name)")
             #expect(spec.environment == name)
+            // Recommended specs are CPU-sized: far below any machine's budget.
+            #expect(spec.estimatedTrainingBytes < 2 * 1_073_741_824, "\(name): \(spec.estimatedTrainingBytes)")
+        }
+    }
+
+    @Test func memoryEstimate_growsWithTheModelAndRejectsWhatCannotFit() throws {
+        let small = ExperimentSpec()
+        var wide = small
+        wide.model.dModel *= 2
+        wide.model.dFeedForward *= 2
+        #expect(wide.estimatedTrainingBytes > small.estimatedTrainingBytes)
+        var longer = small
+        longer.schedule.batchSize *= 4
+        #expect(longer.estimatedTrainingBytes > 3 * small.estimatedTrainingBytes)
+
+        // Each field is in range on its own; together they need terabytes.
+        let huge = #"{"environment": {"name": "tmaze_passive"}, "model": {"d_model": 4096, "heads": 8, "layers": 64, "d_ff": 16384},"#
+            + #" "schedule": {"batch_size": 4096, "max_seq_len": 4096}}"#
+        do {
+            _ = try ExperimentSpec(json: Data(huge.utf8))
+            Issue.record("a spec that cannot fit in memory was accepted")
+        } catch let ExperimentSpecError.invalid(fields) {
+            #expect(fields.map(\.field) == ["model"])
+            #expect(fields.first?.expected.contains("GiB") == true)
         }
     }
 }

@@ -89,6 +89,7 @@ public struct ExperimentSpec: Equatable, Sendable {
                 }
             }
         }
+        errors += memoryBudgetErrors()
         if agent.criticsForTarget > agent.critics {
             errors.append(FieldError(field: "agent.critics_for_target", expected: "at most agent.critics (\(agent.critics))"))
         }

@@ -58,7 +58,10 @@ struct SpecReader {
 
 extension JSONValue {
     /// A number value.
-    static func of(_ x: Float) -> JSONValue { .number(Double(x)) }
+    static func of(_ x: Float) -> JSONValue {
+        // The shortest decimal that reads back as the same Float: 0.9999, not 0.9998999834060669.
+        .number(Double(x.description) ?? Double(x))
+    }
     /// An integer value.
     static func of(_ x: Int) -> JSONValue { .number(Double(x)) }
 }
