@@ -20,6 +20,10 @@ struct Responder: Sendable {
         var context = initial
         var depth = 0
         var response: HTTPResponse
+        // Routing is pure, so it runs first: middleware sees the matched pattern. A malformed
+        // path is still reported only after middleware had its say.
+        let lookup = Result { try router.lookup(request.method, path: request.path) }
+        if case .success(let found) = lookup { context.route = found.pattern }
         do {
             var early: HTTPResponse?
             for m in router.middleware {
@@ -30,7 +34,7 @@ struct Responder: Sendable {
             if let early {
                 response = early
             } else {
-                switch try router.match(request.method, path: request.path) {
+                switch try lookup.get().match {
                 case .found(let handler, let parameters):
                     context.parameters = parameters
                     switch handler {

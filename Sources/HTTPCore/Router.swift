@@ -19,6 +19,9 @@ public struct RequestContext: Sendable {
     public let startNanos: UInt64
     /// Values of the `:name` and `*name` segments of the matched route, percent-decoded.
     public var parameters: [String: String] = [:]
+    /// The pattern of the route the path matched (e.g. `/experiments/:id`), set before any
+    /// middleware runs; nil when no pattern matches the path. Bounded, unlike the raw path.
+    public var route: String?
     /// The client address, e.g. `127.0.0.1:54321` or `[::1]:54321`.
     public let remoteAddress: String
     /// Free-form values middleware hands to handlers (e.g. the authenticated subject).
@@ -66,6 +69,7 @@ public struct Router: Sendable {
         let method: HTTPMethod
         let segments: [Segment]
         let handler: RouteHandler
+        let pattern: String
     }
 
     var routes: [Route] = []
@@ -84,10 +88,9 @@ public struct Router: Sendable {
     public mutating func on(_ method: HTTPMethod, _ pattern: String, handler: RouteHandler) {
         let segments = Self.compile(pattern)
         routes.removeAll { $0.method == method && $0.segments == segments }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, segments: segments, handler: handler, pattern: Self.canonical(segments)))
         if segments.allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
-            exact["/" + segments.map { if case .literal(let s) = $0 { return s } else { return "" } }
-                .joined(separator: "/"), default: [:]][method] = handler
+            exact[Self.canonical(segments), default: [:]][method] = handler
         }
     }
 
@@ -133,9 +136,15 @@ public struct Router: Sendable {
     /// Finds the route for `method` and the percent-encoded `path`; throws 400 for a path
     /// whose escapes are malformed.
     public func match(_ method: HTTPMethod, path: String) throws -> Match {
+        try lookup(method, path: path).match
+    }
+
+    /// Like `match(_:path:)`, also naming the pattern that matched the path: the route's for
+    /// `.found`, the first pattern registered for the path for `.methodNotAllowed`, nil for `.notFound`.
+    public func lookup(_ method: HTTPMethod, path: String) throws -> (match: Match, pattern: String?) {
         if !path.utf8.contains(UInt8(ascii: "%")), let byMethod = exact[path] {
             if let h = byMethod[method] ?? (method == .head ? byMethod[.get] : nil) {
-                return .found(h, parameters: [:])
+                return (.found(h, parameters: [:]), path)
             }
         }
         var segments: [String] = []
@@ -146,17 +155,30 @@ public struct Router: Sendable {
             segments.append(s)
         }
         var allowed: [HTTPMethod] = []
-        var getFallback: (RouteHandler, [String: String])?
+        var firstPattern: String?
+        var getFallback: (RouteHandler, [String: String], String)?
         for route in routes {
             guard let params = Self.bind(route.segments, to: segments) else { continue }
-            if route.method == method { return .found(route.handler, parameters: params) }
-            if method == .head && route.method == .get { getFallback = (route.handler, params) }
+            if route.method == method { return (.found(route.handler, parameters: params), route.pattern) }
+            if method == .head && route.method == .get { getFallback = (route.handler, params, route.pattern) }
             if !allowed.contains(route.method) { allowed.append(route.method) }
+            if firstPattern == nil { firstPattern = route.pattern }
         }
-        if let (h, p) = getFallback { return .found(h, parameters: p) }
-        if allowed.isEmpty { return .notFound }
+        if let (h, p, pattern) = getFallback { return (.found(h, parameters: p), pattern) }
+        if allowed.isEmpty { return (.notFound, nil) }
         if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
-        return .methodNotAllowed(allowed: allowed)
+        return (.methodNotAllowed(allowed: allowed), firstPattern)
+    }
+
+    /// The pattern as registered segments joined again (`/a/:b/*c`).
+    static func canonical(_ segments: [Segment]) -> String {
+        "/" + segments.map { segment in
+            switch segment {
+            case .literal(let s): return s
+            case .parameter(let name): return ":" + name
+            case .wildcard(let name): return "*" + name
+            }
+        }.joined(separator: "/")
     }
 
     static func compile(_ pattern: String) -> [Segment] {

@@ -5,7 +5,7 @@ import Jobs
 import Storage
 
 /// The REST API: experiments, metrics, checkpoints, environments, policy inference (`/act`,
-/// `/sessions`) and health endpoints.
+/// `/sessions`), health endpoints, experiment event streams and Prometheus `/metrics`.
 ///
 /// Handlers run as tasks (database calls may wait on SQLite's busy timeout) and map every
 /// module's errors to statuses with the JSON error body (see `ErrorRendering`).
@@ -20,6 +20,14 @@ public struct API: Sendable {
     public let token: String?
     /// The `/act` sessions and the policies they run.
     public let policies: PolicySessions
+    /// Request counters and latencies for `GET /metrics`; installed as the first middleware.
+    public let requestMetrics = RequestMetrics()
+    /// When the API was created (the service's start, for `amago_uptime_seconds`).
+    public let startedAt = Date()
+    /// How often each open event stream polls the database for changes.
+    public var eventPollInterval: Duration = .milliseconds(500)
+    /// How often an event stream sends a `: ping` comment.
+    public var eventPingInterval: Duration = .seconds(15)
 
     /// Creates the API over its dependencies.
     /// - Parameters:
@@ -38,9 +46,12 @@ public struct API: Sendable {
     /// A router with every endpoint and, when a token is set, bearer auth on mutating requests.
     public func makeRouter() -> Router {
         var r = Router()
+        // First, so that it also counts requests other middleware answers (e.g. 401).
+        r.use(requestMetrics)
         if let token, !token.isEmpty { r.use(MutatingRequestAuth(token: token)) }
         r.get("/healthz") { _, _ in JSONBody.response(.object(["status": .string("ok")])) }
         r.get("/readyz", async: handle { _, _ in try readiness() })
+        r.get("/metrics", async: handle { _, _ in try prometheusMetrics() })
         r.get("/envs", async: handle { _, _ in try EnvironmentCatalog.response() })
         r.post("/experiments", async: handle { req, _ in try createExperiment(req) })
         r.get("/experiments", async: handle { req, _ in try listExperiments(req) })
@@ -52,6 +63,7 @@ public struct API: Sendable {
         r.get("/experiments/:id/metrics/*key", async: handle { req, ctx in
             try metricSeries(req, id: ctx.parameter("id"), key: ctx.parameter("key"))
         })
+        r.get("/experiments/:id/events", async: handle { req, ctx in try experimentEvents(req, id: ctx.parameter("id")) })
         r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
         r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })
         r.post("/act", async: handle { req, _ in try act(req) })

@@ -22,14 +22,17 @@ extension API {
         ]
         guard detailed else { return .object(o) }
         o["spec"] = (try? JSONDecoder().decode(JSONValue.self, from: Data(e.spec.utf8))) ?? .string(e.spec)
-        o["status_history"] = .array(try store.statusHistory(id: e.id).map { change in
-            .object(["from": JSONBody.string(change.from?.rawValue), "to": .string(change.to.rawValue),
-                     "reason": .string(change.reason), "at": JSONBody.date(change.at)])
-        })
+        o["status_history"] = .array(try store.statusHistory(id: e.id).map(Self.statusChangeJSON))
         var latest: [String: JSONValue] = [:]
         for point in try store.latestMetrics(experimentID: e.id) { latest[point.key] = JSONBody.number(point.value) }
         o["latest_metrics"] = .object(latest)
         return .object(o)
+    }
+
+    /// A status change: from, to, reason and time.
+    static func statusChangeJSON(_ change: StatusChange) -> JSONValue {
+        .object(["from": JSONBody.string(change.from?.rawValue), "to": .string(change.to.rawValue),
+                 "reason": .string(change.reason), "at": JSONBody.date(change.at)])
     }
 
     /// A checkpoint record with its download link.

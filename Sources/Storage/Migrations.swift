@@ -10,6 +10,11 @@ enum Migrations {
         migrator.registerMigration("v1-experiments") { db in try createExperiments(db) }
         migrator.registerMigration("v1-metrics") { db in try createMetrics(db) }
         migrator.registerMigration("v1-checkpoints-sessions") { db in try createCheckpointsAndSessions(db) }
+        // Live feeds read "points of these series after id N": SQLite indexes end with the
+        // rowid, so an index on series_id alone serves (series_id = ? AND id > ?) in id order.
+        migrator.registerMigration("v2-metric-points-by-series") { db in
+            try db.execute(sql: "CREATE INDEX metric_points_by_series ON metric_points (series_id)")
+        }
         return migrator
     }
 

@@ -75,22 +75,8 @@ extension Store {
     ///   - limit: the most points to return (clamped to 1...100 000).
     public func newMetricPoints(experimentID: String, after sequence: Int64 = 0,
                                 limit: Int = 10_000) throws -> MetricFeed {
-        try read { db in
-            try requireExperimentExists(db, id: experimentID)
-            // ids come from AUTOINCREMENT and never repeat; the tail after `sequence` is a
-            // short range scan of the primary key.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT p.id AS sequence, s.key, p.value, p.env_steps, p.grad_steps, p.epoch, p.wall_time
-                FROM metric_points p JOIN metric_series s ON s.id = p.series_id
-                WHERE p.id > ? AND s.experiment_id = ? ORDER BY p.id LIMIT ?
-                """, arguments: [sequence, experimentID, min(max(limit, 1), 100_000)])
-            let points = rows.map { row in
-                MetricPoint(key: row["key"], value: (row["value"] as Double?) ?? .nan,
-                            envSteps: row["env_steps"], gradSteps: row["grad_steps"], epoch: row["epoch"],
-                            wallTime: Date(storageSeconds: row["wall_time"]))
-            }
-            return MetricFeed(points: points, lastSequence: rows.last.map { $0["sequence"] } ?? sequence)
-        }
+        let recorded = try metricPoints(experimentID: experimentID, after: sequence, limit: limit)
+        return MetricFeed(points: recorded.map(\.value), lastSequence: recorded.last?.id ?? sequence)
     }
 
     /// Deletes every point recorded beyond `cutoff`, so a run resumed from a checkpoint does not

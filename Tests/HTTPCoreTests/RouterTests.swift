@@ -39,6 +39,21 @@ struct RouterTests {
         #expect(throws: HTTPError.self) { try r.match(.get, path: "/experiments/%zz/metrics") }
     }
 
+    @Test func lookupNamesTheMatchedPattern() throws {
+        let r = router()
+        #expect(try r.lookup(.get, path: "/healthz").pattern == "/healthz")
+        #expect(try r.lookup(.get, path: "/experiments/a%20b/metrics").pattern == "/experiments/:id/metrics")
+        #expect(try r.lookup(.post, path: "/experiments/7/metrics").pattern == "/experiments/:id/metrics")
+        #expect(try r.lookup(.head, path: "/files/x/y").pattern == "/files/*rest")
+        #expect(try r.lookup(.delete, path: "/experiments/9").pattern == "/experiments/:id")
+        let wrongMethod = try r.lookup(.put, path: "/experiments/3/metrics")
+        guard case .methodNotAllowed = wrongMethod.match else { Issue.record("405"); return }
+        #expect(wrongMethod.pattern == "/experiments/:id/metrics")
+        let missing = try r.lookup(.get, path: "/experiments")
+        guard case .notFound = missing.match else { Issue.record("404"); return }
+        #expect(missing.pattern == nil)
+    }
+
     @Test func laterRegistrationReplacesEarlier() throws {
         var r = Router()
         r.get("/x") { _, _ in .text("first") }

@@ -184,4 +184,29 @@ struct ServerFeatureTests {
             #expect(logs.lines.contains { $0.contains("GET /experiments/1/metrics 401") })
         }
     }
+
+    @Test func middlewareSeesTheRoutePatternEvenWhenAnsweringEarly() async throws {
+        let seen = LogSink()
+        var router = basicRouter()
+        router.use(RouteRecorder(sink: seen))
+        router.use(BearerAuthMiddleware(tokens: ["s3cret"], publicPrefixes: ["/healthz", "/nope"]))
+        try await withServer(router) { server in
+            let port = server.port
+            try await blocking {
+                let c = try TestClient(port: port)
+                #expect(try c.request("GET", "/healthz").status == 200)
+                #expect(try c.request("GET", "/experiments/42/metrics").status == 401)
+                #expect(try c.request("GET", "/nope").status == 404)
+            }
+        }
+        #expect(seen.lines == ["/healthz 200", "/experiments/:id/metrics 401", "unmatched 404"])
+    }
+}
+
+/// Logs the matched route pattern and status of each request.
+struct RouteRecorder: Middleware {
+    let sink: LogSink
+    func didHandle(_ request: HTTPRequest, context: RequestContext, response: inout HTTPResponse) {
+        sink.append("\(context.route ?? "unmatched") \(response.status.code)")
+    }
 }

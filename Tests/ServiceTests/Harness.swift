@@ -34,6 +34,7 @@ final class Harness: @unchecked Sendable {
               headers: HTTPHeaders = HTTPHeaders()) async throws -> Reply {
         let request = HTTPRequest(method: method, target: target, headers: headers, body: Array((body ?? "").utf8))
         var context = RequestContext(requestID: 1)
+        context.route = try? router.lookup(method, path: request.path).pattern
         for m in router.middleware {
             if let early = try m.willHandle(request, context: &context) { return Reply(early) }
         }

@@ -41,10 +41,10 @@ struct LiveServerTests {
 enum LoopbackClient {
     struct Failure: Error { let what: String }
 
-    static func request(port: Int, _ method: String, _ target: String, body: String = "") throws -> String {
+    /// A TCP socket connected to 127.0.0.1:`port`; the caller closes it.
+    static func connectedSocket(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(what: "socket") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -52,7 +52,16 @@ enum LoopbackClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw Failure(what: "connect errno \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(what: "connect errno \(errno)")
+        }
+        return fd
+    }
+
+    static func request(port: Int, _ method: String, _ target: String, body: String = "") throws -> String {
+        let fd = try connectedSocket(port: port)
+        defer { close(fd) }
         let message = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
         let bytes = Array(message.utf8)

@@ -6,7 +6,8 @@ import Storage
     @Test(arguments: StoreKind.allCases)
     func open_appliesEveryMigrationAndPragmas(kind: StoreKind) throws {
         try withTestStore(kind) { test throws in
-            #expect(try test.store.appliedMigrations() == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions"])
+            #expect(try test.store.appliedMigrations()
+                == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions", "v2-metric-points-by-series"])
             #expect(try test.store.journalMode() == (kind == .file ? "wal" : "memory"))
             #expect(try test.store.integrityCheck() == ["ok"])
         }
@@ -17,7 +18,7 @@ import Storage
         defer { try? FileManager.default.removeItem(at: directory) }
         let id = try Store(path: path).makeExperiment().id
         let reopened = try Store(path: path)
-        #expect(try reopened.appliedMigrations().count == 3)
+        #expect(try reopened.appliedMigrations().count == 4)
         #expect(try reopened.experiment(id: id).id == id)
         #expect(try Store(path: path).listExperiments().experiments.count == 1)
     }
