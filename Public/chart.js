@@ -199,6 +199,7 @@
       this.container = container;
       this.height = options.height || 220;
       this.formatX = options.formatX || formatNumber;
+      this.xName = options.xName || '';
       this.smoothing = options.smoothing || 0;
       this.series = [];
       this.container.classList.add('chart');
@@ -315,7 +316,7 @@
       tip.textContent = '';
       const head = document.createElement('div');
       head.className = 'chart-tip-x';
-      head.textContent = this.formatX(nearestX);
+      head.textContent = (this.xName ? this.xName + ' ' : '') + this.formatX(nearestX);
       tip.append(head);
       const smoothing = this.smoothing > 0;
       for (const r of rows) {

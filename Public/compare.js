@@ -99,6 +99,7 @@
       if (destroyed || wanted !== axis) return;
       if (!chart) chart = new AmagoChart.LineChart(chartBox, { height: 380, smoothing: smoothing });
       chart.formatX = Amago.axisFormatter(axis, 0);
+      chart.xName = Amago.axisName(axis);
       chart.smoothing = smoothing;
       const drawn = series.filter(Boolean);
       chart.setSeries(drawn);

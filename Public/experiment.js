@@ -7,7 +7,9 @@
   /** The spec as nested collapsible sections. */
   function specTree(value, depth) {
     if (value === null || typeof value !== 'object') {
-      return h('span.spec-value.' + (value === null ? 'null' : typeof value), JSON.stringify(value));
+      // Single-precision values read back as doubles: seven significant digits say what was meant.
+      const shown = typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(7)) : value;
+      return h('span.spec-value.' + (value === null ? 'null' : typeof value), JSON.stringify(shown));
     }
     const entries = Array.isArray(value) ? value.map(function (v, i) { return [String(i), v]; }) : Object.entries(value);
     if (entries.length === 0) return h('span.spec-value.muted', Array.isArray(value) ? '[]' : '{}');
@@ -105,7 +107,7 @@
         const list = (await AmagoAPI.get('/experiments/' + encodeURIComponent(id) + '/checkpoints')).checkpoints || [];
         if (destroyed) return;
         if (list.length === 0) { checkpoints.replaceChildren(h('p.muted', 'None yet.')); return; }
-        checkpoints.replaceChildren(h('table.compact', h('thead', h('tr', h('th', 'Epoch'), h('th.num', 'Env steps'), h('th.num', 'Return'), h('th.num', 'File'))),
+        checkpoints.replaceChildren(h('table.compact', h('thead', h('tr', h('th', 'Epoch'), h('th.num', 'Steps'), h('th.num', 'Return'), h('th.num', 'File'))),
           h('tbody', list.slice().reverse().map(function (c) {
             return h('tr', h('td', String(c.epoch)), h('td.num', AmagoChart.formatNumber(c.env_steps)),
               h('td.num', AmagoChart.formatNumber(c.eval_return)),
@@ -157,7 +159,11 @@
         status: function () { if (!destroyed) refresh(); },
         points: function (points) { if (!destroyed) panel.addPoints(points); },
         poll: poll,
-        mode: function (mode) { panel.setMode(mode); },
+        mode: function (mode) {
+          panel.setMode(mode);
+          // Points recorded between the first reads and the stream's start are fetched once.
+          if (mode === 'stream') panel.poll(true).catch(function () { /* the stream carries on */ });
+        },
       }, { mode: route.query.get('live') || '' });
     }
 

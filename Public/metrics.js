@@ -17,6 +17,8 @@
   }
   function remember(name, value) { try { localStorage.setItem('amago.' + name, value); } catch (e) { /* optional */ } }
 
+  function axisName(axis) { const a = AXES.find(function (x) { return x[0] === axis; }); return a ? a[1].toLowerCase() : axis; }
+
   /** Labels for an x axis; wall time is shown as time since `origin` (seconds since 1970). */
   function axisFormatter(axis, origin) {
     if (axis === 'wall_time') return function (v) { return AmagoChart.formatDuration(v - origin); };
@@ -156,6 +158,7 @@
         if (performance.getEntriesByName('amago:first-chart').length === 0) performance.mark('amago:first-chart');
       }
       card.chart.formatX = axisFormatter(this.axis, this.origin());
+      card.chart.xName = axisName(this.axis);
       card.chart.smoothing = this.smoothing;
       card.chart.setSeries([{ name: card.key, points: card.points }]);
       card.dirty = false;
@@ -183,9 +186,12 @@
       }
     }
 
-    /** Fetches new points of the visible loaded charts (when the stream is unavailable). */
-    async poll() {
-      const cards = Array.from(this.visible).filter((c) => c.loaded && !c.loading);
+    /**
+     * Fetches new points of the visible loaded charts (when the stream is unavailable), or of
+     * every loaded chart with `all` (to close the gap before a stream connected).
+     */
+    async poll(all) {
+      const cards = Array.from(all ? this.cards.values() : this.visible).filter((c) => c.loaded && !c.loading);
       const axis = this.axis;
       await Promise.all(cards.map(async (card) => {
         const query = { x: axis };
@@ -245,6 +251,7 @@
 
   Amago.MetricPanel = MetricPanel;
   Amago.axisFormatter = axisFormatter;
+  Amago.axisName = axisName;
   Amago.AXES = AXES;
   Amago.setting = setting;
   Amago.remember = remember;

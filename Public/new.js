@@ -129,7 +129,7 @@
       }
       errorList.replaceChildren(fields.length ? h('div.banner.banner-error', h('strong', 'The server rejected this spec:'), h('ul', unplaced)) : '');
       const first = formArea.querySelector('.invalid');
-      if (first && mode === 'form') first.scrollIntoView({ block: 'center' });
+      if (first && mode === 'form') first.scrollIntoView({ block: 'nearest' });
     }
 
     async function create() {
