@@ -250,6 +250,7 @@
         t.textContent = 'no points yet';
         svg.append(t);
         this.layout = null;
+        this.tip.hidden = true;
         return;
       }
       const yd = padDomain(ye[0], ye[1], 0.06);
@@ -289,11 +290,14 @@
       this.cursor.append(el('line', { y1: m.top, y2: height - m.bottom, x1: 0, x2: 0 }));
       svg.append(this.cursor);
       this.layout = { sx: sx, sy: sy, prepared: prepared, width: width };
+      // A pointer resting on the chart keeps its read-out through live redraws.
+      if (this.lastPointer) this.hover(this.lastPointer);
     }
 
     /** Shows the values of every series nearest to the pointer's x. */
     hover(event) {
       const layout = this.layout;
+      this.lastPointer = { clientX: event.clientX, clientY: event.clientY };
       if (!layout) return;
       const box = this.svg.getBoundingClientRect();
       const px = (event.clientX - box.left) * (layout.width / box.width);
@@ -345,6 +349,7 @@
 
     /** Hides the read-out. */
     unhover() {
+      this.lastPointer = null;
       this.tip.hidden = true;
       if (this.cursor) this.cursor.setAttribute('visibility', 'hidden');
     }

@@ -11,11 +11,13 @@
       const shown = typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(7)) : value;
       return h('span.spec-value.' + (value === null ? 'null' : typeof value), JSON.stringify(shown));
     }
-    const entries = Array.isArray(value) ? value.map(function (v, i) { return [String(i), v]; }) : Object.entries(value);
+    const isSection = function (v) { return v !== null && typeof v === 'object' && Object.keys(v).length > 0; };
+    const entries = Array.isArray(value) ? value.map(function (v, i) { return [String(i), v]; })
+      : Object.entries(value).sort(function (a, b) { return isSection(a[1]) - isSection(b[1]); });
     if (entries.length === 0) return h('span.spec-value.muted', Array.isArray(value) ? '[]' : '{}');
     return h('dl.spec-tree', entries.map(function (kv) {
       const child = kv[1];
-      if (child !== null && typeof child === 'object' && Object.keys(child).length > 0) {
+      if (isSection(child)) {
         return h('details.spec-section', { open: depth > 0 || kv[0] === 'environment' },
           h('summary', kv[0]), specTree(child, depth + 1));
       }

@@ -96,6 +96,13 @@ struct DashboardTests {
         let path = try #require(try browser.evaluate("\(chart).querySelector('path.chart-line')?.getAttribute('d')") as? String)
         #expect(path.filter { $0 == "L" }.count >= 2, "the line joins the points: \(path)")
 
+        // Hovering reads out the values under the pointer.
+        let readout = try browser.evaluate("""
+            (() => { const svg = \(chart).querySelector('svg'); const b = svg.getBoundingClientRect();
+              svg.dispatchEvent(new MouseEvent('mousemove', { clientX: b.left + b.width * 0.6, clientY: b.top + 40, bubbles: true }));
+              const tip = \(chart).querySelector('.chart-tip'); return tip.hidden ? '' : tip.textContent; })()
+            """) as? String
+        #expect(readout?.hasPrefix("env steps") == true, "hover read-out: \(readout ?? "none")")
         try browser.waitFor("document.querySelectorAll('.checkpoints a.download').length > 0", timeout: 30, what: "a checkpoint link")
         try browser.screenshot(to: shots.appendingPathComponent("experiment.png"))
 
