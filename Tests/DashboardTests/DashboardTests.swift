@@ -7,7 +7,7 @@ import Testing
 /// The dashboard in headless Chromium against an in-process service training a real experiment.
 @Suite("Dashboard in headless Chromium", .serialized)
 struct DashboardTests {
-    /// A small T-Maze run: a few hundred milliseconds per epoch, an evaluation every epoch.
+    /// A small T-Maze run: well under a second per epoch, an evaluation every epoch.
     static func tinySpecJSON() throws -> String {
         var s = try ExperimentSpec.recommended(for: "tmaze_passive")
         s.name = "tmaze-dashboard"
