@@ -43,5 +43,6 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: settings),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage"], swiftSettings: settings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTPCore", "Storage", "AMAGO"], swiftSettings: settings),
+        .testTarget(name: "DashboardTests", dependencies: ["Service", "Storage", "AMAGO"], exclude: ["JS"], swiftSettings: settings),
     ]
 )
