@@ -78,6 +78,12 @@ public struct Router: Sendable {
     /// Middleware in the order they run before the handler (and reverse order after).
     public private(set) var middleware: [any Middleware] = []
 
+    /// Every registered route as its method and canonical pattern (`/experiments/:id`), in
+    /// registration order; for checking a router against a written contract.
+    public var registeredRoutes: [(method: HTTPMethod, pattern: String)] {
+        routes.map { ($0.method, $0.pattern) }
+    }
+
     /// Creates an empty router.
     public init() {}
 
