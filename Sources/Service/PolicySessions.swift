@@ -8,7 +8,8 @@ import Storage
 /// The database's session records are the source of truth for which sessions are open; this
 /// object keeps the in-memory contexts (key/value caches) of those records and drops them when
 /// the records expire or are evicted. Expiry runs lazily on every call. Thread-safe: the maps
-/// are guarded by a lock, and each policy serializes its own forward passes.
+/// are guarded by a lock, and each policy's `ActBatcher` runs its forward passes one at a time,
+/// answering the steps of several sessions in one pass when they arrive together.
 public final class PolicySessions: @unchecked Sendable {
     /// The database holding session and checkpoint records.
     public let store: Store
@@ -20,10 +21,21 @@ public final class PolicySessions: @unchecked Sendable {
     public let capacity: Int
     /// How many loaded policies are kept when no session uses them.
     let spareCapacity = 4
+    /// The most session steps one forward pass answers: past this, a pass costs about as much
+    /// per step as two smaller ones, and only delays its first answers.
+    public static let maxBatchSize = 64
 
     private let lock = NSLock()
     private var policies: [String: LoadedPolicy] = [:]
     private var contexts: [String: PolicyContext] = [:]
+    private var batchingEnabled = true
+
+    /// Whether concurrent steps of one policy share forward passes (on by default); off, every
+    /// step runs its own pass, one after another.
+    public var batching: Bool {
+        get { lock.withLock { batchingEnabled } }
+        set { lock.withLock { batchingEnabled = newValue } }
+    }
 
     /// What one `/act` call chose.
     public struct Step: Sendable {
@@ -66,7 +78,7 @@ public final class PolicySessions: @unchecked Sendable {
     ///   - experimentID: must match the session's experiment when both are given.
     ///   - checkpoint: used when creating a session; must match an existing session's when given.
     public func act(experimentID: String, checkpoint: String?, session: String?, observation: [Float],
-                    reward: Float, reset: Bool, sample: Bool) throws -> Step {
+                    reward: Float, reset: Bool, sample: Bool) async throws -> Step {
         try sweep()
         let context: PolicyContext
         if let session {
@@ -83,10 +95,9 @@ public final class PolicySessions: @unchecked Sendable {
             context = try existingContext(id: opened.id)
         }
         let policy = context.policy
-        let (action, length) = try policy.lock.withLock {
-            let action = try context.step(observation: observation, reward: reward, reset: reset, sample: sample)
-            return (action, context.contextLength)
-        }
+        let request = ActRequest(context: context, observation: try policy.agentObservation(observation),
+                                 reward: reward, reset: reset, sample: sample)
+        let outcome = try await policy.batcher.step(request, maxBatch: batching ? Self.maxBatchSize : 1)
         do {
             try store.touchSession(id: context.id)
         } catch StorageError.conflict {
@@ -95,8 +106,8 @@ public final class PolicySessions: @unchecked Sendable {
             let reason = (try? store.session(id: context.id))?.endReason ?? "ended"
             throw ServiceError.sessionEnded(id: context.id, reason: reason)
         }
-        return Step(action: action, session: context.id, experimentID: policy.experimentID,
-                    checkpointID: policy.checkpointID, contextLength: length)
+        return Step(action: outcome.action, session: context.id, experimentID: policy.experimentID,
+                    checkpointID: policy.checkpointID, contextLength: outcome.contextLength)
     }
 
     /// The session's record and its context length; throws 404 or 410 like `act`.
@@ -124,6 +135,23 @@ public final class PolicySessions: @unchecked Sendable {
 
     /// How many sessions have a context in memory.
     public var openCount: Int { lock.withLock { contexts.count } }
+
+    /// Holds (true) or lets run (false) the forward passes of the loaded policies. Held, steps
+    /// wait in their policy's queue; let run, the next pass answers every waiting session at
+    /// once. For lining up a known batch in tests and measurements.
+    public func holdPasses(_ hold: Bool) {
+        for policy in lock.withLock({ Array(policies.values) }) { policy.batcher.hold(hold) }
+    }
+
+    /// How the forward passes of the loaded policies were shared out, summed over policies.
+    public var batchStatistics: ActBatchStatistics {
+        lock.withLock { policies.values.map(\.batcher.statistics) }.reduce(into: ActBatchStatistics()) { total, s in
+            total.passes += s.passes
+            total.steps += s.steps
+            total.largestBatch = max(total.largestBatch, s.largestBatch)
+            total.waiting += s.waiting
+        }
+    }
 
     /// Ends idle sessions and those beyond the cap in the database, and drops their contexts.
     func sweep() throws {
