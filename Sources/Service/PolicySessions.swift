@@ -7,7 +7,8 @@ import Storage
 ///
 /// The database's session records are the source of truth for which sessions are open; this
 /// object keeps the in-memory contexts (key/value caches) of those records and drops them when
-/// the records expire or are evicted. Expiry runs lazily on every call. Thread-safe: the maps
+/// the records expire or are evicted. Expiry runs lazily: on every call that opens or describes
+/// a session, and on `/act` at most every `sweepInterval`. Thread-safe: the maps
 /// are guarded by a lock, and each policy's `ActBatcher` runs its forward passes one at a time,
 /// answering the steps of several sessions in one pass when they arrive together.
 public final class PolicySessions: @unchecked Sendable {
@@ -29,6 +30,11 @@ public final class PolicySessions: @unchecked Sendable {
     private var policies: [String: LoadedPolicy] = [:]
     private var contexts: [String: PolicyContext] = [:]
     private var batchingEnabled = true
+    private var lastSweep = Date.distantPast
+
+    /// Seconds between expiry sweeps on the `/act` path: a tenth of the idle timeout, at most
+    /// one second (a step costs one database write instead of three).
+    public var sweepInterval: TimeInterval { min(1, idleTimeout / 10) }
 
     /// Whether concurrent steps of one policy share forward passes (on by default); off, every
     /// step runs its own pass, one after another.
@@ -79,10 +85,13 @@ public final class PolicySessions: @unchecked Sendable {
     ///   - checkpoint: used when creating a session; must match an existing session's when given.
     public func act(experimentID: String, checkpoint: String?, session: String?, observation: [Float],
                     reward: Float, reset: Bool, sample: Bool) async throws -> Step {
-        try sweep()
+        let now = Date()
+        if lock.withLock({ now.timeIntervalSince(lastSweep) >= sweepInterval }) { try sweep() }
         let context: PolicyContext
         if let session {
-            context = try existingContext(id: session)
+            // A context in memory belongs to a session open at its last step; one that ended since
+            // is caught by the write that records this step.
+            context = try lock.withLock({ contexts[session] }) ?? existingContext(id: session)
             guard context.policy.experimentID == experimentID else {
                 _ = try store.experiment(id: experimentID)  // an unknown experiment is still a 404
                 throw ServiceError.conflict("session '\(session)' belongs to experiment '\(context.policy.experimentID)'")
@@ -92,7 +101,10 @@ public final class PolicySessions: @unchecked Sendable {
             }
         } else {
             let opened = try open(experimentID: experimentID, checkpoint: checkpoint)
-            context = try existingContext(id: opened.id)
+            guard let created = lock.withLock({ contexts[opened.id] }) else {
+                throw ServiceError.sessionEnded(id: opened.id, reason: "evicted")  // by a concurrent opening
+            }
+            context = created
         }
         let policy = context.policy
         let request = ActRequest(context: context, observation: try policy.agentObservation(observation),
@@ -101,7 +113,7 @@ public final class PolicySessions: @unchecked Sendable {
         do {
             try store.touchSession(id: context.id)
         } catch StorageError.conflict {
-            // Expired or evicted by a concurrent call while this step ran.
+            // Expired or evicted since its last step (or while this one ran).
             lock.withLock { _ = contexts.removeValue(forKey: context.id) }
             let reason = (try? store.session(id: context.id))?.endReason ?? "ended"
             throw ServiceError.sessionEnded(id: context.id, reason: reason)
@@ -155,6 +167,7 @@ public final class PolicySessions: @unchecked Sendable {
 
     /// Ends idle sessions and those beyond the cap in the database, and drops their contexts.
     func sweep() throws {
+        lock.withLock { lastSweep = Date() }
         let ended = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
         guard !ended.isEmpty else { return }
         lock.withLock { for id in ended { contexts.removeValue(forKey: id) } }
