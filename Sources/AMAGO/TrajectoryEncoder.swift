@@ -38,8 +38,17 @@ public protocol TrajectoryEncoder: Module {
     func callAsFunction(_ x: Tensor, times: [Int]) throws -> Tensor
     /// An empty memory for `actors` actors.
     func makeMemory(actors: Int) throws -> EncoderMemory
+    /// One step for the actors of several memories: (N, 1, I) → (N, 1, D), the rows being the
+    /// memories' actors in order; each memory then includes its actors' step. Every actor's
+    /// output is the one it would get stepped alone (up to floating-point rounding).
+    func step(_ x: Tensor, times: [Int], memories: [EncoderMemory]) throws -> Tensor
+}
+
+extension TrajectoryEncoder {
     /// One step for every actor: (N, 1, I) → (N, 1, D); the memory then includes the step.
-    func step(_ x: Tensor, times: [Int], memory: EncoderMemory) throws -> Tensor
+    public func step(_ x: Tensor, times: [Int], memory: EncoderMemory) throws -> Tensor {
+        try step(x, times: times, memories: [memory])
+    }
 }
 
 /// The Transformer encoder (spec §3.1–3.2); rollouts keep at most `contextLength` tokens.
@@ -61,9 +70,10 @@ public final class TransformerEncoder: Module, TrajectoryEncoder {
         return memory
     }
 
-    public func step(_ x: Tensor, times: [Int], memory: EncoderMemory) throws -> Tensor {
-        guard let m = memory.transformer else { throw AMAGOError.invalidBatch("memory was not made by a Transformer encoder") }
-        return try transformer.step(x, times: times, memory: m)
+    public func step(_ x: Tensor, times: [Int], memories: [EncoderMemory]) throws -> Tensor {
+        let caches = memories.compactMap(\.transformer)
+        guard caches.count == memories.count else { throw AMAGOError.invalidBatch("memory was not made by a Transformer encoder") }
+        return try transformer.step(x, times: times, memories: caches)
     }
 }
 
@@ -88,9 +98,13 @@ public final class GRUEncoder: Module, TrajectoryEncoder {
         return memory
     }
 
-    public func step(_ x: Tensor, times: [Int], memory: EncoderMemory) throws -> Tensor {
-        let (out, state) = try gru(x, state: memory.recurrentState)
-        memory.recurrentState = state
+    public func step(_ x: Tensor, times: [Int], memories: [EncoderMemory]) throws -> Tensor {
+        let states = memories.compactMap(\.recurrentState)
+        guard states.count == memories.count else { throw AMAGOError.invalidBatch("memory was not made by a GRU encoder") }
+        let joined = states.count == 1 ? states[0] : try Tensor.concatenate(states, axis: 1)
+        let (out, state) = try gru(x, state: joined)
+        let parts = memories.count == 1 ? [state] : try state.split(sizes: memories.map(\.actors), axis: 1)
+        for (memory, part) in zip(memories, parts) { memory.recurrentState = part }
         return try norm(output(out))
     }
 }
@@ -130,5 +144,5 @@ public final class FeedForwardEncoder: Module, TrajectoryEncoder {
 
     public func makeMemory(actors: Int) throws -> EncoderMemory { EncoderMemory(actors: actors) }
 
-    public func step(_ x: Tensor, times: [Int], memory: EncoderMemory) throws -> Tensor { try self(x, times: times) }
+    public func step(_ x: Tensor, times: [Int], memories: [EncoderMemory]) throws -> Tensor { try self(x, times: times) }
 }

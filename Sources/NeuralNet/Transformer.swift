@@ -94,15 +94,21 @@ public final class TransformerLayer: Module {
     /// The whole-sequence (training) pass: (B, L, D) → (B, L, D).
     /// - Parameter positions: absolute time index of each of the B·L tokens (used by rotary).
     public func callAsFunction(_ x: Tensor, positions: [Float]) throws -> Tensor {
-        try forward(x, positions: positions, cache: nil)
+        try forward(x, positions: positions, caches: nil)
     }
 
     /// One-token inference with this layer's key/value memory: (N, 1, D) → (N, 1, D).
     public func step(_ x: Tensor, positions: [Float], cache: KeyValueCache) throws -> Tensor {
-        try forward(x, positions: positions, cache: cache)
+        try forward(x, positions: positions, caches: [cache])
     }
 
-    func forward(_ x: Tensor, positions: [Float], cache: KeyValueCache?) throws -> Tensor {
+    /// One-token inference for actors held in several caches: the rows of x are the caches'
+    /// actors in order.
+    public func step(_ x: Tensor, positions: [Float], caches: [KeyValueCache]) throws -> Tensor {
+        try forward(x, positions: positions, caches: caches)
+    }
+
+    func forward(_ x: Tensor, positions: [Float], caches: [KeyValueCache]?) throws -> Tensor {
         let c = configuration
         guard x.rank == 3, x.shape[2] == c.dModel, positions.count == x.shape[0] * x.shape[1] else {
             throw AutogradError.shapeMismatch(op: "TransformerLayer", lhs: x.shape, rhs: [positions.count, c.dModel])
@@ -114,7 +120,7 @@ public final class TransformerLayer: Module {
             qkvOut[0] = try qkvOut[0].rotaryEmbedding(positions: positions, heads: c.heads)
             qkvOut[1] = try qkvOut[1].rotaryEmbedding(positions: positions, heads: c.heads)
         }
-        var attended = try cache.map { try $0.attend(query: qkvOut[0], key: qkvOut[1], value: qkvOut[2]) }
+        var attended = try caches.map { try KeyValueCache.attend(caches: $0, query: qkvOut[0], key: qkvOut[1], value: qkvOut[2]) }
             ?? Tensor.causalAttention(query: qkvOut[0], key: qkvOut[1], value: qkvOut[2], heads: c.heads,
                                       window: c.attentionWindow)
         if c.headScaling {
@@ -186,13 +192,21 @@ public final class Transformer: Module {
 
     /// One-token inference for N actors: (N, 1, in) → (N, 1, D); the memory then holds this token.
     public func step(_ x: Tensor, times: [Int], memory: TransformerMemory) throws -> Tensor {
-        guard memory.caches.count == layers.count else {
+        try step(x, times: times, memories: [memory])
+    }
+
+    /// One-token inference for the actors of several memories at once: the rows of x (and of
+    /// the result) are the memories' actors in order; each memory then holds its actors' token.
+    public func step(_ x: Tensor, times: [Int], memories: [TransformerMemory]) throws -> Tensor {
+        for memory in memories where memory.caches.count != layers.count {
             throw AutogradError.invalidArgument(op: "Transformer.step", message: "memory has \(memory.caches.count) layers, model \(layers.count)")
         }
         var h = try embed(x, times: times)
         let positions = times.map(Float.init)
-        for (layer, cache) in zip(layers, memory.caches) { h = try layer.step(h, positions: positions, cache: cache) }
-        for cache in memory.caches { cache.advance() }
+        for (i, layer) in layers.enumerated() {
+            h = try layer.step(h, positions: positions, caches: memories.map { $0.caches[i] })
+        }
+        for memory in memories { for cache in memory.caches { cache.advance() } }
         return try finalNorm(h)
     }
 

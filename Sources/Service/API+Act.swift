@@ -6,7 +6,7 @@ import Storage
 
 extension API {
     /// `POST /act`: one action from an experiment's policy, in a session created when none is given.
-    func act(_ request: HTTPRequest) throws -> HTTPResponse {
+    func act(_ request: HTTPRequest) async throws -> HTTPResponse {
         let body = try Self.objectBody(request)
         let experimentID = try Self.requiredString(body, "experiment")
         let checkpoint = try Self.optionalString(body, "checkpoint")
@@ -23,7 +23,7 @@ extension API {
         let reward = try Self.number(body, "reward", default: 0)
         let reset = try Self.bool(body, "reset", default: false)
         let sample = try Self.bool(body, "sample", default: false)
-        let step = try policies.act(experimentID: experimentID, checkpoint: checkpoint, session: session,
+        let step = try await policies.act(experimentID: experimentID, checkpoint: checkpoint, session: session,
                                     observation: observation, reward: Float(reward), reset: reset, sample: sample)
         return JSONBody.response(.object([
             "action": Self.actionJSON(step.action), "session": .string(step.session),

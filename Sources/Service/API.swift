@@ -66,18 +66,18 @@ public struct API: Sendable {
         r.get("/experiments/:id/events", async: handle { req, ctx in try experimentEvents(req, id: ctx.parameter("id")) })
         r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
         r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })
-        r.post("/act", async: handle { req, _ in try act(req) })
+        r.post("/act", async: handle { req, _ in try await act(req) })
         r.post("/sessions", async: handle { req, _ in try createSession(req) })
         r.get("/sessions/:id", async: handle { _, ctx in try getSession(id: ctx.parameter("id")) })
         r.delete("/sessions/:id", async: handle { _, ctx in try deleteSession(id: ctx.parameter("id")) })
         return r
     }
 
-    /// Wraps a synchronous body as an async handler that renders known errors.
-    func handle(_ body: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) -> AsyncHandler {
+    /// Wraps a body as an async handler that renders known errors.
+    func handle(_ body: @escaping @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse) -> AsyncHandler {
         { request, context in
             do {
-                return try body(request, context)
+                return try await body(request, context)
             } catch {
                 // Unknown errors propagate so the server logs them and answers a bare 500.
                 guard let response = ErrorRendering.response(for: error) else { throw error }

@@ -6,7 +6,8 @@ import Storage
 /// One checkpoint's agent, ready to act; shared by every session on that checkpoint.
 ///
 /// An agent is not safe to drive from two threads at once (it switches to evaluation mode and
-/// owns a random generator), so every `act` on it holds `lock`.
+/// owns a random generator), so every `act` on it holds `lock`; `batcher` runs the steps of
+/// its sessions, several in one pass when they arrive together.
 final class LoadedPolicy {
     /// The experiment the checkpoint belongs to.
     let experimentID: String
@@ -18,6 +19,8 @@ final class LoadedPolicy {
     let environmentObservationWidth: Int
     /// Serializes use of `agent`.
     let lock = NSLock()
+    /// Shares forward passes among the steps of this policy's sessions.
+    let batcher = ActBatcher()
 
     init(experimentID: String, checkpointID: String, agent: Agent, environmentObservationWidth: Int) {
         self.experimentID = experimentID
@@ -84,25 +87,22 @@ final class PolicyContext {
         return time + 1
     }
 
-    /// Chooses the next action. A reset (or the first step) starts a new trial: empty memory,
-    /// time 0, zero previous action and reward; otherwise rl2 is the reward and previous action.
-    /// Call with `policy.lock` held.
-    func step(observation: [Float], reward: Float, reset: Bool, sample: Bool) throws -> Action {
-        let agent = policy.agent
-        let obs = try policy.agentObservation(observation)
-        let rl2: [Float]
+    /// Readies the next step: a reset (or the first step) starts a new trial with empty
+    /// memory, time 0 and zero previous action and reward; otherwise rl2 is the reward and the
+    /// previous action. Call with `policy.lock` held, then `finish` with the action chosen.
+    func begin(reward: Float, reset: Bool) throws -> (rl2: [Float], time: Int) {
+        let width = policy.agent.actionSpace.width
         if reset || time < 0 {
             try memory.reset(where: [true])
             time = 0
-            rl2 = [Float](repeating: 0, count: 1 + agent.actionSpace.width)
-        } else {
-            time += 1
-            rl2 = [reward] + previousAction
+            return ([Float](repeating: 0, count: 1 + width), 0)
         }
-        guard let action = try agent.act(observations: [obs], rl2: [rl2], times: [time], memory: memory, sample: sample).first else {
-            throw ServiceError.malformedBody("the policy returned no action")
-        }
-        previousAction = agent.actionSpace.encode(action)
-        return action
+        time += 1
+        return ([reward] + previousAction, time)
+    }
+
+    /// Remembers the action chosen as the next step's previous action.
+    func finish(_ action: Action) {
+        previousAction = policy.agent.actionSpace.encode(action)
     }
 }

@@ -7,8 +7,10 @@ import Storage
 ///
 /// The database's session records are the source of truth for which sessions are open; this
 /// object keeps the in-memory contexts (key/value caches) of those records and drops them when
-/// the records expire or are evicted. Expiry runs lazily on every call. Thread-safe: the maps
-/// are guarded by a lock, and each policy serializes its own forward passes.
+/// the records expire or are evicted. Expiry runs lazily: on every call that opens or describes
+/// a session, and on `/act` at most every `sweepInterval`. Thread-safe: the maps
+/// are guarded by a lock, and each policy's `ActBatcher` runs its forward passes one at a time,
+/// answering the steps of several sessions in one pass when they arrive together.
 public final class PolicySessions: @unchecked Sendable {
     /// The database holding session and checkpoint records.
     public let store: Store
@@ -20,10 +22,26 @@ public final class PolicySessions: @unchecked Sendable {
     public let capacity: Int
     /// How many loaded policies are kept when no session uses them.
     let spareCapacity = 4
+    /// The most session steps one forward pass answers: past this, a pass costs about as much
+    /// per step as two smaller ones, and only delays its first answers.
+    public static let maxBatchSize = 64
 
     private let lock = NSLock()
     private var policies: [String: LoadedPolicy] = [:]
     private var contexts: [String: PolicyContext] = [:]
+    private var batchingEnabled = true
+    private var lastSweep = Date.distantPast
+
+    /// Seconds between expiry sweeps on the `/act` path: a tenth of the idle timeout, at most
+    /// one second (a step costs one database write instead of three).
+    public var sweepInterval: TimeInterval { min(1, idleTimeout / 10) }
+
+    /// Whether concurrent steps of one policy share forward passes (on by default); off, every
+    /// step runs its own pass, one after another.
+    public var batching: Bool {
+        get { lock.withLock { batchingEnabled } }
+        set { lock.withLock { batchingEnabled = newValue } }
+    }
 
     /// What one `/act` call chose.
     public struct Step: Sendable {
@@ -66,11 +84,14 @@ public final class PolicySessions: @unchecked Sendable {
     ///   - experimentID: must match the session's experiment when both are given.
     ///   - checkpoint: used when creating a session; must match an existing session's when given.
     public func act(experimentID: String, checkpoint: String?, session: String?, observation: [Float],
-                    reward: Float, reset: Bool, sample: Bool) throws -> Step {
-        try sweep()
+                    reward: Float, reset: Bool, sample: Bool) async throws -> Step {
+        let now = Date()
+        if lock.withLock({ now.timeIntervalSince(lastSweep) >= sweepInterval }) { try sweep() }
         let context: PolicyContext
         if let session {
-            context = try existingContext(id: session)
+            // A context in memory belongs to a session open at its last step; one that ended since
+            // is caught by the write that records this step.
+            context = try lock.withLock({ contexts[session] }) ?? existingContext(id: session)
             guard context.policy.experimentID == experimentID else {
                 _ = try store.experiment(id: experimentID)  // an unknown experiment is still a 404
                 throw ServiceError.conflict("session '\(session)' belongs to experiment '\(context.policy.experimentID)'")
@@ -80,23 +101,25 @@ public final class PolicySessions: @unchecked Sendable {
             }
         } else {
             let opened = try open(experimentID: experimentID, checkpoint: checkpoint)
-            context = try existingContext(id: opened.id)
+            guard let created = lock.withLock({ contexts[opened.id] }) else {
+                throw ServiceError.sessionEnded(id: opened.id, reason: "evicted")  // by a concurrent opening
+            }
+            context = created
         }
         let policy = context.policy
-        let (action, length) = try policy.lock.withLock {
-            let action = try context.step(observation: observation, reward: reward, reset: reset, sample: sample)
-            return (action, context.contextLength)
-        }
+        let request = ActRequest(context: context, observation: try policy.agentObservation(observation),
+                                 reward: reward, reset: reset, sample: sample)
+        let outcome = try await policy.batcher.step(request, maxBatch: batching ? Self.maxBatchSize : 1)
         do {
             try store.touchSession(id: context.id)
         } catch StorageError.conflict {
-            // Expired or evicted by a concurrent call while this step ran.
+            // Expired or evicted since its last step (or while this one ran).
             lock.withLock { _ = contexts.removeValue(forKey: context.id) }
             let reason = (try? store.session(id: context.id))?.endReason ?? "ended"
             throw ServiceError.sessionEnded(id: context.id, reason: reason)
         }
-        return Step(action: action, session: context.id, experimentID: policy.experimentID,
-                    checkpointID: policy.checkpointID, contextLength: length)
+        return Step(action: outcome.action, session: context.id, experimentID: policy.experimentID,
+                    checkpointID: policy.checkpointID, contextLength: outcome.contextLength)
     }
 
     /// The session's record and its context length; throws 404 or 410 like `act`.
@@ -125,8 +148,26 @@ public final class PolicySessions: @unchecked Sendable {
     /// How many sessions have a context in memory.
     public var openCount: Int { lock.withLock { contexts.count } }
 
+    /// Holds (true) or lets run (false) the forward passes of the loaded policies. Held, steps
+    /// wait in their policy's queue; let run, the next pass answers every waiting session at
+    /// once. For lining up a known batch in tests and measurements.
+    public func holdPasses(_ hold: Bool) {
+        for policy in lock.withLock({ Array(policies.values) }) { policy.batcher.hold(hold) }
+    }
+
+    /// How the forward passes of the loaded policies were shared out, summed over policies.
+    public var batchStatistics: ActBatchStatistics {
+        lock.withLock { policies.values.map(\.batcher.statistics) }.reduce(into: ActBatchStatistics()) { total, s in
+            total.passes += s.passes
+            total.steps += s.steps
+            total.largestBatch = max(total.largestBatch, s.largestBatch)
+            total.waiting += s.waiting
+        }
+    }
+
     /// Ends idle sessions and those beyond the cap in the database, and drops their contexts.
     func sweep() throws {
+        lock.withLock { lastSweep = Date() }
         let ended = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
         guard !ended.isEmpty else { return }
         lock.withLock { for id in ended { contexts.removeValue(forKey: id) } }

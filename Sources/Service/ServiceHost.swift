@@ -52,6 +52,8 @@ public final class ServiceHost: @unchecked Sendable {
     public let pool: WorkerPool
     /// The HTTP server.
     public let server: HTTPServer
+    /// The `/act` sessions and the policies they run.
+    public let policies: PolicySessions
 
     /// Opens the database under the data folder and wires the pool and the server (not started).
     /// - Parameters:
@@ -71,6 +73,7 @@ public final class ServiceHost: @unchecked Sendable {
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
         let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
                       sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity)
+        policies = api.policies
         var router = api.makeRouter()
         if let folder = options.publicDirectory {
             let files: StaticFiles

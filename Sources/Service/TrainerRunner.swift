@@ -54,6 +54,13 @@ public struct TrainerRunner: JobRunner {
         return outcome.stopped ? .stopped : .completed
     }
 
+    /// Records the checkpoint files in an experiment's folder that the database lacks, as a
+    /// training run does after each save.
+    public func registerCheckpoints(experimentID: String) throws {
+        try CheckpointRegistrar(store: store, experimentID: experimentID, folder: directory(of: experimentID),
+                                dataDirectory: dataDirectory).registerNewFiles()
+    }
+
     /// A job whose spec no longer parses cannot continue after a crash.
     public func recoveryDecision(for job: Storage.Experiment) -> RecoveryDecision {
         do {

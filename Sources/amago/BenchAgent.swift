@@ -49,7 +49,7 @@ struct BenchAgent: ParsableCommand {
             lines.append(String(format: "%-8@ train step %10.2f ms", size.name as NSString, trainMs))
             for actors in [1, 32] {
                 for context in [1, 64, 127] {
-                    let us = try actMicroseconds(agent, size, actors: actors, context: context)
+                    let us = try Self.actMicroseconds(agent, size, actors: actors, context: context)
                     summary["act_us_\(size.name)_ctx\(context)_b\(actors)"] = us
                     lines.append(String(format: "%-8@ act %2d actor(s), %3d in context %10.1f µs", size.name as NSString, actors, context, us))
                 }
@@ -95,11 +95,12 @@ struct BenchAgent: ParsableCommand {
         let learner = Learner(agent: agent)
         let batch = try makeBatch(size, rng: RandomGenerator(seed: 2))
         try learner.step(batch)  // warm-up
-        let samples = try (0..<steps).map { _ in try time { try learner.step(batch) } }
-        return median(samples) * 1000
+        let samples = try (0..<steps).map { _ in try Self.time { try learner.step(batch) } }
+        return Self.median(samples) * 1000
     }
 
-    func actMicroseconds(_ agent: Agent, _ size: Size, actors: Int, context: Int) throws -> Double {
+    /// Median time of one `act` for `actors` actors with `context` timesteps already in memory.
+    static func actMicroseconds(_ agent: Agent, _ size: Size, actors: Int, context: Int) throws -> Double {
         let rng = RandomGenerator(seed: 3)
         let obs = (0..<actors).map { _ in (0..<size.observation).map { _ in rng.normal() } }
         let rl2 = [[Float]](repeating: [Float](repeating: 0, count: 1 + size.actions), count: actors)
@@ -118,11 +119,11 @@ struct BenchAgent: ParsableCommand {
         return median(samples) * 1e6
     }
 
-    func time(_ body: () throws -> Void) rethrows -> Double {
+    static func time(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }

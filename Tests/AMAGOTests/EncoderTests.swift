@@ -10,14 +10,17 @@ import TestSupport
         let rng = RandomGenerator(seed: 1)
         var t = TransformerConfiguration(inputs: 5)
         t.dModel = 16; t.heads = 4; t.dFeedForward = 32; t.layers = 2
+        var wide = t  // heads of 16 features: the cache's eight-lane kernels
+        wide.heads = 1
         return [("transformer", TransformerEncoder(t, contextLength: 32, using: rng)),
+                ("transformer, wide heads", TransformerEncoder(wide, contextLength: 32, using: rng)),
                 ("gru", GRUEncoder(inputs: 5, hidden: 12, layers: 2, outputs: 16, using: rng)),
                 ("feedForward", FeedForwardEncoder(inputs: 5, dModel: 16, layers: 2, using: rng))]
     }
 
     /// Two actors step through 9 timesteps; actor 1's trial ends after step 4, so from step 5
     /// its outputs must equal a fresh sequence started there.
-    @Test(arguments: 0..<3)
+    @Test(arguments: 0..<4)
     func stepwiseInference_matchesTrainingPass(index: Int) throws {
         let (name, encoder) = Self.encoders()[index]
         encoder.train(false)

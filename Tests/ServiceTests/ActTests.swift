@@ -156,8 +156,8 @@ struct SessionLifecycleTests {
         #expect(try h.store.session(id: old.id).endReason == "evicted")
 
         let idle = PolicySessions(store: h.store, dataDirectory: h.folder, idleTimeout: 0.5)
-        #expect(throws: ServiceError.sessionEnded(id: recent.id, reason: "expired")) {
-            try idle.act(experimentID: id, checkpoint: nil, session: recent.id, observation: [0, 1],
+        await #expect(throws: ServiceError.sessionEnded(id: recent.id, reason: "expired")) {
+            try await idle.act(experimentID: id, checkpoint: nil, session: recent.id, observation: [0, 1],
                          reward: 0, reset: false, sample: false)
         }
         #expect(idle.openCount == 0)

@@ -11,6 +11,7 @@ final class Harness: @unchecked Sendable {
     let folder: URL
     let store: Store
     let pool: WorkerPool
+    let api: API
     let router: Router
 
     init(token: String? = nil, startWorkers: Bool = true) throws {
@@ -19,7 +20,8 @@ final class Harness: @unchecked Sendable {
         store = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
         pool = try WorkerPool(store: store, workers: 1, runner: TrainerRunner(store: store, dataDirectory: folder),
                               heartbeatInterval: 1, pollInterval: 0.1)
-        router = API(store: store, pool: pool, dataDirectory: folder, token: token).makeRouter()
+        api = API(store: store, pool: pool, dataDirectory: folder, token: token)
+        router = api.makeRouter()
         if startWorkers { try pool.start() }
     }
 

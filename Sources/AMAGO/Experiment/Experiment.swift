@@ -190,7 +190,7 @@ public final class Experiment {
 
     /// Saves the full training state as this epoch's checkpoint and as `latest`.
     @discardableResult
-    func checkpoint(closingEpoch: Int? = nil) throws -> URL {
+    public func checkpoint(closingEpoch: Int? = nil) throws -> URL {
         report("checkpointing")
         let e = closingEpoch ?? epoch
         let url = checkpointDirectory.appendingPathComponent(String(format: "epoch_%06d.safetensors", max(e, 0)))
