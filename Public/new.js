@@ -139,6 +139,9 @@
       }
       submit.disabled = true;
       try {
+        // Checked first, so a rejected spec is shown without a failed request.
+        const verdict = await AmagoAPI.post('/experiments/validate', body);
+        if (!verdict.valid) { showErrors(verdict.fields); return; }
         const e = await AmagoAPI.post('/experiments', body);
         location.hash = '#/experiments/' + encodeURIComponent(e.id);
       } catch (err) {

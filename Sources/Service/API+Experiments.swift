@@ -21,6 +21,24 @@ extension API {
         return response
     }
 
+    /// `POST /experiments/validate`: checks a spec without queuing it; 200 either way, with
+    /// `valid`, every invalid field, and for a valid spec its normalized form and memory estimate.
+    func validateExperiment(_ request: HTTPRequest) throws -> HTTPResponse {
+        let value = try JSONBody.parse(request.body)
+        do {
+            let spec = try ExperimentSpec(value: value)
+            return JSONBody.response(.object([
+                "valid": .bool(true), "fields": .array([]), "spec": spec.json,
+                "estimated_training_bytes": JSONBody.number(spec.estimatedTrainingBytes.rounded()),
+            ]))
+        } catch ExperimentSpecError.invalid(let fields) {
+            return JSONBody.response(.object([
+                "valid": .bool(false), "spec": .null, "estimated_training_bytes": .null,
+                "fields": .array(fields.map { .object(["field": .string($0.field), "expected": .string($0.expected)]) }),
+            ]))
+        }
+    }
+
     /// `GET /experiments?status=&limit=&cursor=`: newest first.
     func listExperiments(_ request: HTTPRequest) throws -> HTTPResponse {
         let query = request.query

@@ -54,6 +54,7 @@ public struct API: Sendable {
         r.get("/metrics", async: handle { _, _ in try prometheusMetrics() })
         r.get("/envs", async: handle { _, _ in try EnvironmentCatalog.response() })
         r.post("/experiments", async: handle { req, _ in try createExperiment(req) })
+        r.post("/experiments/validate", async: handle { req, _ in try validateExperiment(req) })
         r.get("/experiments", async: handle { req, _ in try listExperiments(req) })
         r.get("/experiments/:id", async: handle { req, ctx in try getExperiment(req, id: ctx.parameter("id")) })
         r.delete("/experiments/:id", async: handle { _, ctx in try deleteExperiment(id: ctx.parameter("id")) })

@@ -89,6 +89,7 @@ extension JSONValue {
     }
     var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
     var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+    var numberValue: Double? { if case .number(let x) = self { return x } else { return nil } }
 }
 
 /// Specs for the tests: a tiny T-Maze run and variants of it.
