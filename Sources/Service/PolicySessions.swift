@@ -8,7 +8,9 @@ import Storage
 /// The database's session records are the source of truth for which sessions are open; this
 /// object keeps the in-memory contexts (key/value caches) of those records and drops them when
 /// the records expire or are evicted. Expiry runs lazily: on every call that opens or describes
-/// a session, and on `/act` at most every `sweepInterval`. Thread-safe: the maps
+/// a session, and on `/act` at most every `sweepInterval`. Steps are counted in memory and
+/// written to the records together, at most every `flushInterval` and before every sweep or
+/// description, so a busy session costs the database nothing per step. Thread-safe: the maps
 /// are guarded by a lock, and each policy's `ActBatcher` runs its forward passes one at a time,
 /// answering the steps of several sessions in one pass when they arrive together.
 public final class PolicySessions: @unchecked Sendable {
@@ -31,9 +33,16 @@ public final class PolicySessions: @unchecked Sendable {
     private var contexts: [String: PolicyContext] = [:]
     private var batchingEnabled = true
     private var lastSweep = Date.distantPast
+    // Steps not yet written to the session records, by session: written together at most every
+    // `flushInterval`, and always before anything reads the records (sweeps, descriptions).
+    private var unrecorded: [String: (steps: Int, lastUsed: Date)] = [:]
+    private var lastFlush = Date.distantPast
+
+    /// Seconds between writes of the sessions' step counts and last-use times.
+    static let flushInterval: TimeInterval = 0.25
 
     /// Seconds between expiry sweeps on the `/act` path: a tenth of the idle timeout, at most
-    /// one second (a step costs one database write instead of three).
+    /// one second (so a step usually touches no database at all).
     public var sweepInterval: TimeInterval { min(1, idleTimeout / 10) }
 
     /// Whether concurrent steps of one policy share forward passes (on by default); off, every
@@ -110,16 +119,31 @@ public final class PolicySessions: @unchecked Sendable {
         let request = ActRequest(context: context, observation: try policy.agentObservation(observation),
                                  reward: reward, reset: reset, sample: sample)
         let outcome = try await policy.batcher.step(request, maxBatch: batching ? Self.maxBatchSize : 1)
-        do {
-            try store.touchSession(id: context.id)
-        } catch StorageError.conflict {
-            // Expired or evicted since its last step (or while this one ran).
-            lock.withLock { _ = contexts.removeValue(forKey: context.id) }
+        let done = Date()
+        let (isOpen, flushDue): (Bool, Bool) = lock.withLock {
+            // Expiry, eviction and closing drop the context: one gone while this step ran ended.
+            guard contexts[context.id] != nil else { return (false, false) }
+            let pending = unrecorded[context.id]
+            unrecorded[context.id] = ((pending?.steps ?? 0) + 1, done)
+            return (true, done.timeIntervalSince(lastFlush) >= Self.flushInterval)
+        }
+        guard isOpen else {
             let reason = (try? store.session(id: context.id))?.endReason ?? "ended"
             throw ServiceError.sessionEnded(id: context.id, reason: reason)
         }
+        if flushDue { try recordUse() }
         return Step(action: outcome.action, session: context.id, experimentID: policy.experimentID,
                     checkpointID: policy.checkpointID, contextLength: outcome.contextLength)
+    }
+
+    /// Writes the steps taken since the last write to the session records, in one transaction.
+    func recordUse() throws {
+        let touches = lock.withLock { () -> [(id: String, steps: Int, lastUsed: Date)] in
+            lastFlush = Date()
+            defer { unrecorded.removeAll(keepingCapacity: true) }
+            return unrecorded.map { ($0.key, $0.value.steps, $0.value.lastUsed) }
+        }
+        try store.touchSessions(touches)
     }
 
     /// The session's record and its context length; throws 404 or 410 like `act`.
@@ -134,7 +158,10 @@ public final class PolicySessions: @unchecked Sendable {
     /// Ends a session and frees its context; throws `notFound` for an unknown id.
     public func close(id: String) throws {
         try store.deleteSession(id: id)
-        lock.withLock { _ = contexts.removeValue(forKey: id) }
+        lock.withLock {
+            _ = contexts.removeValue(forKey: id)
+            _ = unrecorded.removeValue(forKey: id)
+        }
     }
 
     /// Forgets the contexts and loaded policies of a deleted experiment (its records are gone).
@@ -167,10 +194,17 @@ public final class PolicySessions: @unchecked Sendable {
 
     /// Ends idle sessions and those beyond the cap in the database, and drops their contexts.
     func sweep() throws {
+        try recordUse()  // expiry and eviction go by the records' last use
         lock.withLock { lastSweep = Date() }
-        let ended = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
-        guard !ended.isEmpty else { return }
-        lock.withLock { for id in ended { contexts.removeValue(forKey: id) } }
+        _ = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
+        // Drop every context whose record is no longer open, however it ended.
+        let open = Set(try store.openSessions().map(\.id))
+        lock.withLock {
+            for id in contexts.keys where !open.contains(id) {
+                contexts.removeValue(forKey: id)
+                unrecorded.removeValue(forKey: id)
+            }
+        }
     }
 
     /// The in-memory context of an open session; 404 if unknown, 410 if it ended.

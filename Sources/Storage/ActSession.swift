@@ -105,6 +105,21 @@ extension Store {
         }
     }
 
+    /// Records the use of many open sessions in one transaction: each entry adds `steps` and
+    /// moves `lastUsed` forward. Ended or unknown sessions are skipped.
+    public func touchSessions(_ touches: [(id: String, steps: Int, lastUsed: Date)]) throws {
+        guard !touches.isEmpty else { return }
+        try write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE act_sessions SET last_used_at = max(last_used_at, ?), steps = steps + ?
+                WHERE id = ? AND ended_at IS NULL
+                """)
+            for touch in touches {
+                try statement.execute(arguments: [touch.lastUsed.storageSeconds, touch.steps, touch.id])
+            }
+        }
+    }
+
     /// Deletes a session record; throws `notFound` if there is none.
     public func deleteSession(id: String) throws {
         try write { db in

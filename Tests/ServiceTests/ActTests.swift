@@ -106,11 +106,12 @@ struct ActTests {
         #expect(missing.status == 404)
         #expect(missing.json?["error"]?["message"]?.stringValue?.contains("nope") == true)
 
-        // An evicted session answers 410.
+        // A session ended in the records answers 410 once the server has looked (describing a
+        // session sweeps; so does /act, at most every sweep interval).
         try h.store.evictSessions(beyond: 0)
+        #expect(try await h.send(.get, "/sessions/\(sid)").status == 410)
         let gone = try await h.send(.post, "/act", body: Self.actBody(experiment: id, session: sid, inputs[0]))
         #expect(gone.status == 410)
-        #expect(try await h.send(.get, "/sessions/\(sid)").status == 410)
     }
 
     @Test func unknownExperimentOrSession_is404_andNoCheckpoint_is409() async throws {
