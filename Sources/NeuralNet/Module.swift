@@ -17,10 +17,32 @@ open class Module {
     /// A module in training mode.
     public init() {}
 
-    /// Sets training (true) or evaluation (false) mode on this module and all sub-modules.
+    /// Sets training (true) or evaluation (false) mode on this module and all sub-modules;
+    /// training mode also discards what `freezeForInference()` precomputed.
     public func train(_ training: Bool = true) {
-        visit { $0.isTraining = training }
+        visit { module in
+            module.isTraining = training
+            if training { module.discardInferenceCache() }
+        }
     }
+
+    /// Evaluation mode with the work that depends only on parameters done once, for a model
+    /// that only runs inference from now on (e.g. σ-reparam's rescaled weights). Its parameters
+    /// must not change afterwards; `train(true)` undoes it.
+    public func freezeForInference() throws {
+        train(false)
+        var failure: Error?
+        visit { module in
+            if failure == nil { do { try module.buildInferenceCache() } catch { failure = error } }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Precomputes parameter-only work for `freezeForInference()`; nothing by default.
+    open func buildInferenceCache() throws {}
+
+    /// Drops what `buildInferenceCache()` made; nothing by default.
+    open func discardInferenceCache() {}
 
     /// Trainable tensors with their dotted names, in declaration order.
     public func namedParameters() -> [(name: String, tensor: Tensor)] {

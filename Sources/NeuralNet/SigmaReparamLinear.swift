@@ -67,6 +67,20 @@ public final class SigmaReparamLinear: Module {
     /// (…, in) → (…, out); in training mode the singular vectors are refined first.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         if isTraining { powerIteration() }
+        if !isTraining, let frozen { return try x.linear(weight: frozen.weight, bias: bias) }
         return try x.linear(weight: effectiveWeight(), bias: bias)
     }
+
+    /// `(γ/σ)·W` (out, in) computed once by `freezeForInference()`. Wrapped so that the
+    /// reflection that finds parameters and buffers does not take it for one.
+    private struct Frozen { let weight: Tensor }
+    private var frozen: Frozen?
+
+    /// Computes the rescaled weight once, without a gradient.
+    public override func buildInferenceCache() throws {
+        frozen = Frozen(weight: try withNoGrad { try effectiveWeight() })
+    }
+
+    /// Forgets the precomputed weight.
+    public override func discardInferenceCache() { frozen = nil }
 }

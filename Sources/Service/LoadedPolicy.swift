@@ -46,6 +46,7 @@ final class LoadedPolicy {
             throw ServiceError.checkpointFileMissing(id: checkpoint.id)
         }
         try AMAGO.Checkpoint.loadWeights(into: agent, from: url)
+        try agent.freezeForInference()  // a served policy never trains
         return LoadedPolicy(experimentID: experiment.id, checkpointID: checkpoint.id, agent: agent,
                             environmentObservationWidth: probe.observationSize)
     }
