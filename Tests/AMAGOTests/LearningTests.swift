@@ -89,10 +89,11 @@ import Testing
         s.agent.rewardMultiplier = 10
         s.agent.multigamma = false  // one gamma: the continuous critic runs once per state–action, not seven times
         s.exploration.epsilonStart = 0.5; s.exploration.epsilonEnd = 0.1; s.exploration.annealSteps = 5000
-        s.schedule.maxSequenceLength = 20; s.schedule.epochs = 60; s.schedule.timestepsPerEpoch = 40; s.schedule.batchesPerEpoch = 40
-        s.evaluation.timesteps = 40; s.evaluation.actors = 16; s.evaluation.interval = 59
+        s.schedule.maxSequenceLength = 20; s.schedule.epochs = 80; s.schedule.timestepsPerEpoch = 40; s.schedule.batchesPerEpoch = 40
+        s.evaluation.timesteps = 40; s.evaluation.actors = 32; s.evaluation.interval = 79
         let (first, final) = try Self.trainRecording(s)
         let before = first["val/return"] ?? 0, after = final["val/return"] ?? 0
+        print("point robot: return \(before) → \(after)")
         #expect(after > before + 0.25 * Swift.abs(before), "return \(before) → \(after)")
     }
 }
