@@ -50,12 +50,14 @@ start_server() {
     local deadline=$((SECONDS + 60))
     until PORT=$(sed -n 's/^amago listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG.part") && [[ -n "$PORT" ]]; do
         if ! kill -0 "$SERVER_PID" 2>/dev/null || ((SECONDS > deadline)); then
-            cat "$LOG.part" >>"$LOG"; return 1
+            keep_log; return 1
         fi
         sleep 0.05
     done
-    cat "$LOG.part" >>"$LOG"
-    echo "---- (server $SERVER_PID on port $PORT)" >>"$LOG"
+}
+
+keep_log() {  # appends the current server's output to $LOG
+    { echo "---- server $SERVER_PID"; cat "$LOG.part"; } >>"$LOG" 2>/dev/null
 }
 
 stop_server() {  # SIGTERM; sets STOP_STATUS to the exit status
@@ -64,7 +66,7 @@ stop_server() {  # SIGTERM; sets STOP_STATUS to the exit status
     kill -TERM "$SERVER_PID" 2>/dev/null
     STOP_STATUS=0
     wait "$SERVER_PID" || STOP_STATUS=$?
-    cat "$LOG.part" >>"$LOG" 2>/dev/null
+    keep_log
     SERVER_PID=""
 }
 
@@ -126,6 +128,7 @@ run_round() {
     state=$(experiment)
     kill -9 "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null
+    keep_log
     SERVER_PID=""
     local kill_time
     kill_time=$(elapsed "$start")
@@ -138,7 +141,7 @@ run_round() {
 
     restart=$(date +%s.%N)
     start_server || { echo "round $round: FAIL server did not restart (log $LOG)"; return 1; }
-    grep -q "recovered $ID: running → queued" "$LOG" || problems+=("no recovery line in the log")
+    grep -q "recovered $ID: running → queued" "$LOG.part" || problems+=("no recovery line in the log")
     poll is_finished 300 || problems+=("not finished 300 s after the restart")
     state=$(experiment)
     [[ "$(jq -r .status <<<"$state")" == succeeded ]] || problems+=("ended $(jq -r '.status + ": " + (.error // "")' <<<"$state")")
