@@ -32,7 +32,7 @@ SPEC=$(jq -c --argjson epochs "$EPOCHS" '.name = "crash-test"
     | .model += {"d_model": 64, "layers": 2, "heads": 4, "d_ff": 128, "actor_hidden": 64, "critic_hidden": 64,
                  "timestep_hidden": 64, "timestep_output": 64, "max_time": 64}
     | .agent.bins = 64
-    | .schedule += {"epochs": $epochs, "batches_per_epoch": 60, "batch_size": 16, "parallel_actors": 4,
+    | .schedule += {"epochs": $epochs, "batches_per_epoch": 100, "batch_size": 16, "parallel_actors": 4,
                     "timesteps_per_epoch": 20, "max_seq_len": 16, "warmup_steps": 20, "buffer_capacity": 5000}' \
     "$ROOT/examples/tmaze_passive.json") || exit 2
 
@@ -120,8 +120,8 @@ run_round() {
     if ! poll is_running_with_checkpoint 120; then
         echo "round $round: FAIL never running with a checkpoint ($(experiment | jq -c '{status, progress}'))"; return 1
     fi
-    # A random point of the run: a random epoch in 1..EPOCHS-4, then a random 0-999 ms into it.
-    kill_at=$((1 + RANDOM % (EPOCHS - 4)))
+    # A random point of the run: a random epoch in 1..EPOCHS-6, then a random 0-999 ms into it.
+    kill_at=$((1 + RANDOM % (EPOCHS - 6)))
     kill_delay_ms=$((RANDOM % 1000))
     poll "has_reached_epoch $kill_at" 180 || { echo "round $round: FAIL epoch $kill_at never reached"; return 1; }
     sleep "$(awk -v ms="$kill_delay_ms" 'BEGIN { print ms / 1000 }')"

@@ -19,13 +19,13 @@ struct CheckpointRecordTests {
         let runner: TrainerRunner
         let id: String
 
-        init() throws {
+        init(spec: ExperimentSpec = Specs.tinyTMaze(epochs: 10_000, name: "records")) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-records-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             store = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
             runner = TrainerRunner(store: store, dataDirectory: folder)
-            let spec = try Specs.text(Specs.tinyTMaze(epochs: 10_000, name: "records"))
-            id = try store.createExperiment(NewExperiment(name: "records", environment: "tmaze_passive", spec: spec)).experiment.id
+            id = try store.createExperiment(NewExperiment(name: "records", environment: "tmaze_passive",
+                                                          spec: try Specs.text(spec))).experiment.id
         }
 
         var checkpointFolder: URL { runner.directory(of: id).appendingPathComponent("checkpoints") }
@@ -74,15 +74,25 @@ struct CheckpointRecordTests {
     }
 
     @Test func stopRewritingACheckpointedEpoch_updatesItsRecord() throws {
-        let run = try Run()
+        // Long training phases: the stop lands while epoch 2 trains, after its collection, so
+        // the checkpoint it re-saves for epoch 1 holds more steps than epoch 1's first save.
+        var spec = Specs.tinyTMaze(epochs: 10_000, name: "records")
+        spec.schedule.batchesPerEpoch = 300
+        let run = try Run(spec: spec)
         defer { run.close() }
-        // Epoch 2's collection is done once it trains, so the stop re-saves epoch 1 with more steps.
-        let outcome = try run.train(resuming: false) { $0.epoch >= 2 && $0.phase == "training" }
+        var before: Storage.Checkpoint?
+        let outcome = try run.train(resuming: false) { progress in
+            guard progress.epoch >= 2, progress.phase == "training" else { return false }
+            before = before ?? (try? run.store.checkpoints(experimentID: run.id).last)
+            return true
+        }
         #expect(outcome == .stopped)
         let records = try run.store.checkpoints(experimentID: run.id)
         let closing = try #require(records.last)
+        let first = try #require(before)
         let experiment = try run.store.experiment(id: run.id)
-        #expect(closing.epoch == experiment.progress.epoch - 1)
+        #expect(closing.id == first.id && closing.epoch == first.epoch && closing.epoch == experiment.progress.epoch - 1)
+        #expect(closing.envSteps > first.envSteps, "the stop saved epoch \(first.epoch) again, later")
         #expect(closing.envSteps == experiment.progress.envSteps && closing.gradSteps == experiment.progress.gradSteps)
         #expect(records.count == Set(records.map(\.epoch)).count, "one record per epoch")
         try run.expectRecordsMatchFiles()

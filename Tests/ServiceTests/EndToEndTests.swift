@@ -26,25 +26,26 @@ struct EndToEndTests {
         }
 
         // Submit: 201 with a Location that answers.
-        let spec = Specs.tinyTMaze(epochs: 4, name: "e2e")
+        let spec = Specs.tinyTMaze(epochs: 6, name: "e2e")
         let created = try call("POST", "/experiments", body: try Specs.text(spec))
         try #require(created.status == 201, "\(created.text)")
         let id = try #require(created.json?["id"]?.stringValue)
         #expect(created.headers["location"] == "/experiments/\(id)")
 
-        // It runs, reporting progress, until it succeeds.
-        var sawProgress = false
+        // It runs, reporting progress and metrics as it goes, until it succeeds.
+        var sawProgress = false, sawMetrics = false
         var experiment: JSONValue?
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             experiment = try call("GET", "/experiments/\(id)").json
             let status = experiment?["status"]?.stringValue ?? ""
             if status == "running", (Self.int(experiment?["progress"]?["env_steps"]) ?? 0) > 0 { sawProgress = true }
+            if status == "running", case .object(let latest)? = experiment?["latest_metrics"], !latest.isEmpty { sawMetrics = true }
             if ["succeeded", "failed", "stopped"].contains(status) { break }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(10))
         }
         try #require(experiment?["status"]?.stringValue == "succeeded", "\(String(describing: experiment))")
-        #expect(sawProgress)
+        #expect(sawProgress && sawMetrics, "progress and metrics while running")
         #expect(Self.int(experiment?["progress"]?["epoch"]) == spec.schedule.epochs)
         #expect((Self.int(experiment?["progress"]?["grad_steps"]) ?? 0) > 0)
         let history = experiment?["status_history"]?.arrayValue?.compactMap { $0["to"]?.stringValue }
