@@ -1,11 +1,16 @@
-/// Allocator tuning for tensor workloads, applied once before the first tensor is made.
+/// Allocator tuning for tensor workloads, applied once: at program start, or before the first
+/// tensor is made.
 ///
 /// A training step allocates and frees the same multi-megabyte buffers over and over. By
 /// default glibc serves every allocation over 128 KiB with a fresh `mmap` and returns it with
 /// `munmap`, so each step pays a page fault per 4 KiB touched (measured: half the time of a
 /// fused LayerNorm forward+backward). Raising the mmap and trim thresholds keeps freed
 /// buffers in the heap for reuse.
-enum Allocator {
+public enum Allocator {
+    /// Applies the tuning now. glibc's `mallopt` is not thread-safe, so a program calls this
+    /// first thing, before it starts threads; tensors apply it lazily otherwise.
+    public static func configure() { _ = configured }
+
     static let configured: Bool = {
         #if os(Linux)
         // <malloc.h> parameters (not exported by the Glibc module).

@@ -56,6 +56,22 @@ public struct ParameterFile {
         try decode(Data(contentsOf: url))
     }
 
+    /// The `__metadata__` map of a file, reading only its header (not the tensor data).
+    public static func readMetadata(from url: URL) throws -> [String: String] {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let prefix = try handle.read(upToCount: 8) ?? Data()
+        guard prefix.count == 8 else { throw NeuralNetError.malformedFile("shorter than the 8-byte header length") }
+        let headerLength = prefix.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= 100_000_000 else { throw NeuralNetError.malformedFile("header length \(headerLength) is implausible") }
+        let headerData = try handle.read(upToCount: Int(headerLength)) ?? Data()
+        guard headerData.count == Int(headerLength),
+              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw NeuralNetError.malformedFile("the header is not a JSON object")
+        }
+        return header["__metadata__"] as? [String: String] ?? [:]
+    }
+
     /// Parses safetensors bytes.
     public static func decode(_ bytes: Data) throws -> ParameterFile {
         guard bytes.count >= 8 else { throw NeuralNetError.malformedFile("shorter than the 8-byte header length") }

@@ -26,12 +26,34 @@ enum JSONBody {
             _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
         } catch {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw ServiceError.malformedBody("malformed JSON: \(detail)")
+            throw ServiceError.malformedBody("malformed JSON\(location(of: detail, in: bytes)): \(detail)")
         }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-            throw ServiceError.malformedBody("malformed JSON")
+            throw ServiceError.malformedBody("malformed JSON: not a single JSON value")
         }
         return value
+    }
+
+    /// " at line L, column C" for a parser message naming a byte offset ("around character N")
+    /// or the end of the input; empty when the message already names a line or says neither.
+    static func location(of detail: String, in bytes: [UInt8]) -> String {
+        let offset: Int
+        if detail.contains("line") {
+            return ""
+        } else if let range = detail.range(of: "character "),
+                  let n = Int(detail[range.upperBound...].prefix { $0.isNumber }) {
+            offset = min(max(n, 0), bytes.count)
+        } else if detail.localizedCaseInsensitiveContains("end of file") {
+            offset = bytes.count
+        } else {
+            return ""
+        }
+        let before = bytes[..<offset]
+        let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        // Columns count characters, not bytes, so multi-byte text does not shift them.
+        let column = String(decoding: bytes[lineStart..<offset], as: UTF8.self).count + 1
+        return " at line \(line), column \(column)"
     }
 
     /// An integer as a JSON number.

@@ -6,7 +6,7 @@ import Storage
 /// Runs queued experiments with the AMAGO trainer, each in `<data>/experiments/<id>/`.
 ///
 /// Metrics go to the database through `StoreMetricSink`; every checkpoint file the trainer
-/// writes is registered with `Store.addCheckpoint` under its path relative to the data folder.
+/// writes is recorded (`Store.upsertCheckpoint`) under its path relative to the data folder.
 public struct TrainerRunner: JobRunner {
     /// The database the pool claims from.
     public let store: Store
@@ -34,8 +34,9 @@ public struct TrainerRunner: JobRunner {
         let spec = try ExperimentSpec(json: Data(job.spec.utf8))
         setThreadCount(control.threadsPerJob)
         let folder = directory(of: job.id)
-        let trainer = try AMAGO.Experiment(spec: spec, directory: folder,
-                                           sink: StoreMetricSink(store: store, experimentID: job.id))
+        let sink = StoreMetricSink(store: store, experimentID: job.id,
+                                   checkpointFolder: folder.appendingPathComponent("checkpoints"))
+        let trainer = try AMAGO.Experiment(spec: spec, directory: folder, sink: sink)
         let registrar = CheckpointRegistrar(store: store, experimentID: job.id, folder: folder,
                                                 dataDirectory: dataDirectory)
         var progressError: Error?
@@ -86,16 +87,27 @@ public struct TrainerRunner: JobRunner {
     }
 }
 
-/// Finds the `epoch_NNNNNN.safetensors` files the trainer wrote and records each once.
+/// Keeps the database's checkpoint records in step with the `epoch_NNNNNN.safetensors` files
+/// the trainer writes.
 ///
-/// The trainer reports `checkpointing` just before it saves, so the progress seen then carries
-/// the steps and evaluation return the new file holds; files are registered at the next report.
+/// A record takes its epoch and step counts from the file's own header, so it is right whenever
+/// it is written (after a crash the first file seen may predate this process). A file saved again
+/// under the same name (a stop re-saves the epoch it closes) updates its record in place. The
+/// evaluation return is not in the file: it comes from the `checkpointing` progress report that
+/// preceded the save, when that report's counters match the file's.
 final class CheckpointRegistrar {
+    /// What identifies one version of a file on disk.
+    struct FileVersion: Equatable {
+        var size: Int, modified: Date?, inode: Int?
+    }
+
     let store: Store
     let experimentID: String
     let folder: URL
     let prefix: String
     var lastProgress: AMAGO.ExperimentProgress?
+    /// The file versions already recorded, by file name.
+    var recorded: [String: FileVersion] = [:]
 
     init(store: Store, experimentID: String, folder: URL, dataDirectory: URL) {
         self.store = store
@@ -104,21 +116,42 @@ final class CheckpointRegistrar {
         self.prefix = "experiments/\(experimentID)/checkpoints/"
     }
 
-    /// Registers checkpoint files not yet in the database (read afresh: a resume may have
-    /// deleted records that the trainer is about to write again).
+    /// Records checkpoint files that are new or were rewritten since they were last recorded.
+    /// The database is read afresh: a resume may have deleted records of files about to be written again.
     func registerNewFiles() throws {
-        var registered = Set(try store.checkpoints(experimentID: experimentID).map(\.path))
+        let records = Dictionary(try store.checkpoints(experimentID: experimentID).map { ($0.path, $0) }) { a, _ in a }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        for name in names.sorted() {
-            guard let epoch = TrainerRunner.checkpointEpoch(ofFile: name), !registered.contains(prefix + name) else { continue }
-            let attributes = try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
-            let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-            let p = lastProgress
-            _ = try store.addCheckpoint(
-                NewCheckpoint(epoch: epoch, envSteps: p?.environmentSteps ?? 0, gradSteps: p?.gradientSteps ?? 0,
-                              evalReturn: p?.lastReturn, path: prefix + name, sizeBytes: size),
-                experimentID: experimentID)
-            registered.insert(prefix + name)
+        for name in names.sorted() where TrainerRunner.checkpointEpoch(ofFile: name) != nil {
+            let url = folder.appendingPathComponent(name)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { continue }
+            let version = FileVersion(size: (attributes[.size] as? NSNumber)?.intValue ?? 0,
+                                      modified: attributes[.modificationDate] as? Date,
+                                      inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
+            let record = records[prefix + name]
+            if recorded[name] == version, record != nil { continue }
+            // Files are written whole (atomically), so an unreadable one is not a checkpoint.
+            guard let saved = try? AMAGO.Checkpoint.counters(at: url) else { continue }
+            var evalReturn = record?.evalReturn
+            if let p = lastProgress, p.environmentSteps == saved.environmentSteps, p.gradientSteps == saved.gradientSteps {
+                evalReturn = p.lastReturn
+            } else if record == nil {
+                evalReturn = recordedReturn(atOrBefore: saved.epoch)  // saved by a process that died before recording it
+            }
+            let new = NewCheckpoint(epoch: saved.epoch, envSteps: saved.environmentSteps, gradSteps: saved.gradientSteps,
+                                    evalReturn: evalReturn, path: prefix + name, sizeBytes: version.size)
+            if let record, record.epoch == new.epoch, record.envSteps == new.envSteps, record.gradSteps == new.gradSteps,
+               record.evalReturn == new.evalReturn, record.sizeBytes == new.sizeBytes {
+                recorded[name] = version
+                continue
+            }
+            _ = try store.upsertCheckpoint(new, experimentID: experimentID)
+            recorded[name] = version
         }
+    }
+
+    /// The last evaluation return recorded up to `epoch`, if any.
+    func recordedReturn(atOrBefore epoch: Int) -> Double? {
+        let series = try? store.series(experimentID: experimentID, key: "val/return", axis: .epoch)
+        return series?.samples.last { $0.x <= Double(epoch) }.map(\.mean)
     }
 }

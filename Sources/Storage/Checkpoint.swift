@@ -74,15 +74,42 @@ extension Store {
     public func addCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> Checkpoint {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
-            let id = Identifier.make()
-            try db.execute(sql: """
-                INSERT INTO checkpoints (id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, experimentID, new.epoch, new.envSteps, new.gradSteps,
-                                 new.evalReturn.flatMap { $0.isNaN ? nil : $0 }, new.path, new.sizeBytes,
-                                 now.storageSeconds])
-            return try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id)
+            return try insertCheckpoint(db, new, experimentID: experimentID, now: now)
         }
+    }
+
+    /// Records a checkpoint file, or, when its path is already recorded (the file was saved
+    /// again, as a stop does for the epoch it closes), updates that record's epoch, step counts,
+    /// evaluation return and size in place: its id, creation time and sessions stay.
+    /// Throws `conflict` if the path is recorded for another experiment.
+    @discardableResult
+    public func upsertCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> Checkpoint {
+        try write { db in
+            try requireExperimentExists(db, id: experimentID)
+            guard let existing = try Checkpoint.fetchOne(db, "WHERE path = ?", [new.path]) else {
+                return try insertCheckpoint(db, new, experimentID: experimentID, now: now)
+            }
+            guard existing.experimentID == experimentID else {
+                throw StorageError.conflict("checkpoint file '\(new.path)' is recorded for experiment '\(existing.experimentID)'")
+            }
+            try db.execute(sql: """
+                UPDATE checkpoints SET epoch = ?, env_steps = ?, grad_steps = ?, eval_return = ?, size_bytes = ?
+                WHERE id = ?
+                """, arguments: [new.epoch, new.envSteps, new.gradSteps, new.evalReturn.flatMap { $0.isNaN ? nil : $0 },
+                                 new.sizeBytes, existing.id])
+            return try Checkpoint.requireOne(db, "WHERE id = ?", [existing.id], missing: existing.id)
+        }
+    }
+
+    private func insertCheckpoint(_ db: Database, _ new: NewCheckpoint, experimentID: String, now: Date) throws -> Checkpoint {
+        let id = Identifier.make()
+        try db.execute(sql: """
+            INSERT INTO checkpoints (id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, experimentID, new.epoch, new.envSteps, new.gradSteps,
+                             new.evalReturn.flatMap { $0.isNaN ? nil : $0 }, new.path, new.sizeBytes,
+                             now.storageSeconds])
+        return try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id)
     }
 
     /// The checkpoint with this id; throws `notFound` if there is none.

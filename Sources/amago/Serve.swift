@@ -63,6 +63,12 @@ struct Serve: ParsableCommand {
         print("shutting down: checkpointing running jobs")
         let clean = service.shutdown(gracePeriod: .seconds(10), jobDeadline: 60)
         print(clean ? "stopped" : "stopped; some jobs did not finish in time and will be recovered on the next start")
+        // The server's and the pool's detached threads may still be unwinding after signalling
+        // that they stopped; ending the process without exit-time destructors keeps those from
+        // freeing memory under them (a heap-corruption abort was seen there). Everything is saved.
+        fflush(stdout)
+        fflush(stderr)
+        _exit(0)
     }
 
     /// The dashboard folder: the one named (which must exist), none for `none`, else `./Public`

@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ExperimentSpecTests {
     @Test func defaults_roundTripThroughJSON() throws {
@@ -67,40 +68,17 @@ import Testing
 }
 
 @Suite struct ExperimentSpecFieldTests {
-    /// Every leaf of the default document, with its path.
-    static func leaves(_ value: JSONValue, path: String = "") -> [(String, JSONValue)] {
-        guard case .object(let fields) = value else { return [(path, value)] }
-        if fields.isEmpty { return [] }
-        return fields.keys.sorted().flatMap { key in leaves(fields[key]!, path: path.isEmpty ? key : "\(path).\(key)") }
-    }
-
-    static func setting(_ document: JSONValue, _ path: [String], to replacement: JSONValue) -> JSONValue {
-        guard case .object(var fields) = document, let head = path.first else { return replacement }
-        fields[head] = setting(fields[head] ?? .object([:]), Array(path.dropFirst()), to: replacement)
-        return .object(fields)
-    }
-
-    /// A value of the wrong kind for `value`'s field.
-    static func wrongKind(for value: JSONValue) -> JSONValue {
-        switch value {
-        case .number: return .string("not a number")
-        case .bool: return .string("not a boolean")
-        case .string: return .number(12345)
-        default: return .bool(true)
-        }
-    }
-
     /// Replaces each field of the default spec, one at a time, by a value of the wrong kind:
     /// every one is rejected, naming exactly that field.
     @Test func everyFieldOfTheWrongKind_isRejectedWithItsPath() throws {
         let document = ExperimentSpec().json
-        let all = Self.leaves(document)
+        let all = SpecCases.leaves(document)
         #expect(all.count > 50)
         for (path, value) in all {
-            let broken = Self.setting(document, path.split(separator: ".").map(String.init), to: Self.wrongKind(for: value))
+            let broken = SpecCases.setting(document, path, to: SpecCases.wrongKind(for: value))
             do {
                 _ = try ExperimentSpec(value: broken)
-                Issue.record("\(path) accepted \(Self.wrongKind(for: value))")
+                Issue.record("\(path) accepted \(SpecCases.wrongKind(for: value))")
             } catch let ExperimentSpecError.invalid(fields) {
                 #expect(fields.map(\.field).contains(path), "\(path): got \(fields.map(\.field))")
             }
@@ -108,21 +86,9 @@ import Testing
     }
 
     /// Values of the right kind but outside their range, and constraints between fields.
-    @Test(arguments: [
-        ("schedule.batch_size", JSONValue.number(0)), ("schedule.epochs", .number(-3)), ("schedule.max_seq_len", .number(0)),
-        ("schedule.learning_rate", .number(2)), ("schedule.buffer_capacity", .number(1)), ("schedule.parallel_actors", .number(0)),
-        ("schedule.padded_sampling", .string("middle")), ("agent.gamma", .number(1)), ("agent.tau", .number(1.5)),
-        ("agent.critics", .number(0)), ("agent.n_step", .number(0)), ("agent.variant", .string("dqn")), ("agent.bins", .number(1)),
-        ("agent.max_return", .number(-200_000)), ("model.encoder", .string("lstm")), ("model.heads", .number(3)),
-        ("model.d_model", .number(1)), ("model.dropout", .number(0.95)), ("model.position_embedding", .string("alibi")),
-        ("model.activation", .string("swish")), ("exploration.kind", .string("boltzmann")), ("exploration.eps_start", .number(1.5)),
-        ("exploration.anneal_steps", .number(0)), ("evaluation.actors", .number(0)), ("evaluation.timesteps", .number(0)),
-        ("checkpoints.interval", .number(0)), ("relabeling.strategy", .string("all")), ("environment.name", .string("chess")),
-        ("environment.parameters.corridor_length", .number(0)), ("environment.parameters", .number(3)),
-        ("seed", .number(-1)), ("name", .string("")), ("model.unknown_knob", .number(1)),
-    ])
+    @Test(arguments: SpecCases.outOfRange)
     func outOfRangeValues_areRejectedWithTheirPath(path: String, value: JSONValue) throws {
-        let document = Self.setting(ExperimentSpec().json, path.split(separator: ".").map(String.init), to: value)
+        let document = SpecCases.setting(ExperimentSpec().json, path, to: value)
         do {
             _ = try ExperimentSpec(value: document)
             Issue.record("\(path) = \(value) was accepted")

@@ -20,6 +20,7 @@ struct APIBehaviourTests {
                                      headers: ["Idempotency-Key": "k1"])
         #expect(other.status == 422)
         #expect(other.json?["error"]?["code"]?.stringValue == "idempotency_conflict")
+        #expect(try h.store.listExperiments().experiments.map(\.id) == [first.json?["id"]?.stringValue].compactMap { $0 })
     }
 
     @Test func get_etagAnswers304AndListFiltersByStatus() async throws {

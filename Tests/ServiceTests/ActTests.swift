@@ -8,8 +8,7 @@ import Testing
 
 @Suite("Policy inference: /act and /sessions", .serialized)
 struct ActTests {
-    /// One `/act` input: what the client sent.
-    struct Input { var observation: [Float]; var reward: Double; var reset: Bool }
+    typealias Input = ActInput
 
     static func actBody(experiment: String, session: String? = nil, _ input: Input, extra: String = "") -> String {
         let obs = input.observation.map { String(Double($0)) }.joined(separator: ",")
@@ -34,23 +33,17 @@ struct ActTests {
         // Drive a real T-Maze with the session's actions, remembering every input.
         let env = try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters, seed: 7)
         guard case .discrete(let count) = env.actionSpace else { Issue.record("T-Maze is discrete"); return }
-        var input = Input(observation: env.reset(seed: 7), reward: 0, reset: true)
-        var inputs: [Input] = [], actions: [Int] = [], lengths: [Int] = []
         var session: String?
-        for _ in 0..<12 {
+        let drive = try await PolicyReplay.drive(env, seed: 7, steps: 12) { input in
             let reply = try await h.send(.post, "/act", body: Self.actBody(experiment: id, session: session, input))
             try #require(reply.status == 200, "\(String(decoding: reply.bytes, as: UTF8.self))")
             let action = try #require(Self.number(reply.json?["action"]))
             #expect((0..<count).contains(action))
             session = try #require(reply.json?["session"]?.stringValue)
             #expect(reply.json?["checkpoint"]?.stringValue?.isEmpty == false)
-            inputs.append(input)
-            actions.append(action)
-            lengths.append(try #require(Self.number(reply.json?["context_length"])))
-            let result = try env.step(.discrete(action))
-            input = result.isDone ? Input(observation: env.reset(seed: nil), reward: 0, reset: true)
-                                  : Input(observation: result.observation, reward: result.reward, reset: false)
+            return (action, try #require(Self.number(reply.json?["context_length"])))
         }
+        let (inputs, actions, lengths) = (drive.inputs, drive.actions, drive.contextLengths)
         // Context grows within a trial and starts over at a reset.
         for i in 1..<inputs.count {
             #expect(lengths[i] == (inputs[i].reset ? 1 : lengths[i - 1] + 1), "step \(i): \(lengths)")
@@ -64,25 +57,9 @@ struct ActTests {
         #expect(Self.number(described.json?["context_length"]) == lengths.last)
         let checkpointID = try #require(described.json?["checkpoint"]?.stringValue)
         let record = try h.store.checkpoint(id: checkpointID)
-        let agent = try Agent(observationWidth: env.observationSize, actionSpace: env.actionSpace,
-                              configuration: spec.agentConfiguration(), seed: 12_345)
-        try AMAGO.Checkpoint.loadWeights(into: agent, from: h.folder.appendingPathComponent(record.path))
-        let memory = try agent.makeMemory(actors: 1)
-        var time = 0, previous = [Float](repeating: 0, count: count)
-        for (i, step) in inputs.enumerated() {
-            let rl2: [Float]
-            if step.reset {
-                try memory.reset(where: [true])
-                time = 0
-                rl2 = [Float](repeating: 0, count: 1 + count)
-            } else {
-                time += 1
-                rl2 = [Float(step.reward)] + previous
-            }
-            let a = try agent.act(observations: [step.observation], rl2: [rl2], times: [time], memory: memory, sample: false)
-            #expect(a == [.discrete(actions[i])], "step \(i)")
-            previous = env.actionSpace.encode(.discrete(actions[i]))
-        }
+        let greedy = try PolicyReplay.greedyActions(spec: spec, checkpointFile: h.folder.appendingPathComponent(record.path),
+                                                    env: env, drive: drive)
+        #expect(greedy == actions.map { .discrete($0) })
 
         // Wrong observation width: 422 naming the field and the expected width.
         let wide = Input(observation: [0, 0, 0, 0, 0], reward: 0, reset: false)

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import AMAGO
+import Environments
 import Service
 import Storage
 import Testing
@@ -37,9 +38,16 @@ struct LiveServerTests {
     }
 }
 
-/// A blocking one-request HTTP/1.1 client over a loopback TCP socket.
+/// A blocking one-request HTTP/1.1 client over a loopback TCP socket, as a curl user would call.
 enum LoopbackClient {
     struct Failure: Error { let what: String }
+
+    /// A response: status code, headers (names lowercased) and body bytes.
+    struct Response {
+        var status: Int, headers: [String: String], body: [UInt8]
+        var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
 
     /// A TCP socket connected to 127.0.0.1:`port`; the caller closes it.
     static func connectedSocket(port: Int) throws -> Int32 {
@@ -59,10 +67,38 @@ enum LoopbackClient {
         return fd
     }
 
+    /// The whole response as text, head included.
     static func request(port: Int, _ method: String, _ target: String, body: String = "") throws -> String {
+        String(decoding: try exchange(port: port, method, target, body: body), as: UTF8.self)
+    }
+
+    /// One request and its parsed response (the server's `Content-Length` framing, `Connection: close`).
+    static func call(port: Int, _ method: String, _ target: String, body: String = "",
+                     headers: [String: String] = [:]) throws -> Response {
+        let raw = try exchange(port: port, method, target, body: body, headers: headers)
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let split = (0...max(raw.count - 4, 0)).first(where: { Array(raw[$0..<min($0 + 4, raw.count)]) == separator }) else {
+            throw Failure(what: "no end of head in \(raw.count) bytes")
+        }
+        let head = String(decoding: raw[..<split], as: UTF8.self).components(separatedBy: "\r\n")
+        guard let statusLine = head.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
+            throw Failure(what: "bad status line")
+        }
+        var fields: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(status: status, headers: fields, body: Array(raw[(split + 4)...]))
+    }
+
+    /// Sends one request with `Connection: close` and reads the reply until the server closes.
+    static func exchange(port: Int, _ method: String, _ target: String, body: String = "",
+                         headers: [String: String] = [:]) throws -> [UInt8] {
         let fd = try connectedSocket(port: port)
         defer { close(fd) }
-        let message = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let message = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(extra)"
             + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
         let bytes = Array(message.utf8)
         var sent = 0
@@ -72,12 +108,12 @@ enum LoopbackClient {
             sent += n
         }
         var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             reply += buffer[..<n]
         }
-        return String(decoding: reply, as: UTF8.self)
+        return reply
     }
 }

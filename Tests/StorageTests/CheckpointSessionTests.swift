@@ -32,6 +32,36 @@ import Storage
     }
 
     @Test(arguments: StoreKind.allCases)
+    func upsertCheckpoint_updatesTheRecordOfARewrittenFileInPlace(kind: StoreKind) throws {
+        try withStore(kind) { store throws in
+            let id = try store.makeExperiment().id
+            let path = "experiments/\(id)/checkpoints/epoch_000003.safetensors"
+            let first = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 400, gradSteps: 30, evalReturn: 0.5,
+                                                                 path: path, sizeBytes: 1000), experimentID: id)
+            let session = try store.createSession(experimentID: id, checkpointID: first.id)
+            // A stop saves the epoch again, later in training: the same record now describes the new file.
+            let again = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 460, gradSteps: 41, evalReturn: nil,
+                                                                 path: path, sizeBytes: 1008), experimentID: id)
+            #expect(again.id == first.id && again.createdAt == first.createdAt)
+            #expect(again.envSteps == 460 && again.gradSteps == 41 && again.evalReturn == nil && again.sizeBytes == 1008)
+            #expect(try store.checkpoints(experimentID: id) == [again])
+            #expect(try store.session(id: session.id).checkpointID == first.id)
+            #expect(try store.latestCheckpoint(experimentID: id)?.gradSteps == 41)
+            // Another path is a new record; a path of another experiment is refused.
+            let other = try store.upsertCheckpoint(NewCheckpoint(epoch: 4, envSteps: 500, gradSteps: 50, path: path + ".4",
+                                                                 sizeBytes: 1), experimentID: id)
+            #expect(other.id != first.id)
+            #expect(try store.checkpoints(experimentID: id).count == 2)
+            let stranger = try store.makeExperiment().id
+            #expect(throws: StorageError.self) {
+                try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 1, gradSteps: 1, path: path, sizeBytes: 1),
+                                           experimentID: stranger)
+            }
+            #expect(try store.checkpoint(id: first.id).envSteps == 460)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func sessions_createTouchDelete(kind: StoreKind) throws {
         try withStore(kind) { store throws in
             let (experiment, checkpoint) = try makeCheckpoint(store)

@@ -34,10 +34,8 @@ public struct Checkpoint {
     @discardableResult
     public static func load(into learner: Learner, from url: URL) throws -> Checkpoint {
         let file = try ParameterFile.read(from: url)
-        guard file.metadata["format"] == "amago-checkpoint", let epoch = file.metadata["epoch"].flatMap(Int.init),
-              let envSteps = file.metadata["env_steps"].flatMap(Int.init),
-              let gradientSteps = file.metadata["gradient_steps"].flatMap(Int.init),
-              let counter = file.metadata["popart.counter"].flatMap(Float.init) else {
+        let saved = try counters(file.metadata, of: url)
+        guard let counter = file.metadata["popart.counter"].flatMap(Float.init) else {
             throw NeuralNetError.malformedFile("\(url.lastPathComponent) is not an experiment checkpoint")
         }
         let g = learner.agent.popArt.mean.count
@@ -49,6 +47,20 @@ public struct Checkpoint {
         try learner.agent.importTensors(from: file, prefix: "model.")
         try learner.optimizer.importState(from: file)
         try learner.agent.popArt.restore(mean: popart[0], secondMoment: popart[1], scale: popart[2], shift: popart[3], counter: counter)
+        return saved
+    }
+
+    /// The epoch and counters a checkpoint file was saved with, from its header alone.
+    public static func counters(at url: URL) throws -> Checkpoint {
+        try counters(ParameterFile.readMetadata(from: url), of: url)
+    }
+
+    static func counters(_ metadata: [String: String], of url: URL) throws -> Checkpoint {
+        guard metadata["format"] == "amago-checkpoint", let epoch = metadata["epoch"].flatMap(Int.init),
+              let envSteps = metadata["env_steps"].flatMap(Int.init),
+              let gradientSteps = metadata["gradient_steps"].flatMap(Int.init) else {
+            throw NeuralNetError.malformedFile("\(url.lastPathComponent) is not an experiment checkpoint")
+        }
         return Checkpoint(epoch: epoch, environmentSteps: envSteps, gradientSteps: gradientSteps)
     }
 
