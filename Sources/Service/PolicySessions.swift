@@ -197,10 +197,12 @@ public final class PolicySessions: @unchecked Sendable {
         try recordUse()  // expiry and eviction go by the records' last use
         lock.withLock { lastSweep = Date() }
         _ = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
-        // Drop every context whose record is no longer open, however it ended.
+        // Drop every context whose record is no longer open, however it ended. Only contexts
+        // known before the read: one made since belongs to a record the read may not have seen.
+        let known = lock.withLock { Array(contexts.keys) }
         let open = Set(try store.openSessions().map(\.id))
         lock.withLock {
-            for id in contexts.keys where !open.contains(id) {
+            for id in known where !open.contains(id) {
                 contexts.removeValue(forKey: id)
                 unrecorded.removeValue(forKey: id)
             }

@@ -127,3 +127,31 @@ struct ActBatchingTests {
         #expect(after.largestBatch == 1)
     }
 }
+
+@Suite("Concurrent /act session opening", .serialized)
+struct ConcurrentOpeningTests {
+    /// Many first calls without a session at once: each opens its own session and gets an
+    /// action. (A sweep that ran between another call's record and its context once dropped
+    /// the new context and answered 410.)
+    @Test func manyFirstCallsAtOnce_eachOpenTheirOwnSession() async throws {
+        let h = try Harness(startWorkers: false)
+        defer { h.close() }
+        let id = try await ActBatchingTests.untrainedExperiment(h)
+        for round in 0..<4 {
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for i in 0..<24 {
+                    group.addTask {
+                        let input = ActTests.Input(observation: [0.1 * Float(i), 0.2, -0.3], reward: 0, reset: true)
+                        let reply = try await h.send(.post, "/act", body: ActTests.actBody(experiment: id, input))
+                        return (reply.status, reply.json?["session"]?.stringValue)
+                    }
+                }
+                var all: [(Int, String?)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(statuses.allSatisfy { $0.0 == 200 }, "round \(round): \(statuses.map(\.0))")
+            #expect(Set(statuses.compactMap(\.1)).count == 24)
+        }
+    }
+}
