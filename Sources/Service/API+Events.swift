@@ -72,7 +72,7 @@ struct ExperimentEventFeed: Sendable {
             // Status first so the summary that follows already reflects it.
             if lastSummary != nil {
                 for change in try store.statusChanges(experimentID: experimentID, after: statusCursor) {
-                    guard writer.send(data: Self.encode(API.statusChangeJSON(change.value)), event: "status") else { return }
+                    guard writer.send(data: Self.encode(API.statusChangeJSON(change.value)), event: "status", id: String(pointCursor)) else { return }
                     statusCursor = change.id
                 }
             }
@@ -81,7 +81,9 @@ struct ExperimentEventFeed: Sendable {
                 var object: [String: JSONValue] = [:]
                 if case .object(let o) = summary { object = o }
                 object["metric_cursor"] = .number(Double(metricCursor))
-                guard writer.send(data: Self.encode(.object(object)), event: "experiment") else { return }
+                // Every event carries the stream's metric position as its id, so a client that
+                // reconnects before any `metrics` event still resumes where this stream began.
+                guard writer.send(data: Self.encode(.object(object)), event: "experiment", id: String(pointCursor)) else { return }
                 lastSummary = summary
             }
             for _ in 0 ..< Self.batchesPerPoll {

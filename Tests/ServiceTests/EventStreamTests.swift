@@ -21,6 +21,7 @@ struct EventStreamTests {
         let summary = try #require(first.json)
         #expect(summary["id"] as? String == id && summary["status"] as? String == "queued")
         #expect((summary["metric_cursor"] as? NSNumber)?.int64Value == cursor)
+        #expect(first.id == String(cursor), "a reconnect with Last-Event-ID resumes where this stream began")
         #expect((summary["progress"] as? [String: Any])?["epochs"] as? NSNumber == 3)
 
         let recordedAt = Date()
