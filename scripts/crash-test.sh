@@ -7,7 +7,7 @@
 #
 # Environment: AMAGO_BIN (default: the newest .build*/release/amago), CRASH_SEED (seeds the kill
 # points), CRASH_KEEP=1 (keep every round's data folder; failed rounds are always kept).
-# Needs curl, jq and sqlite3. Prints one line per round and `N passed, M failed`; exits 1 on failure.
+# Needs curl, jq and sqlite3 (installed with apt-get when missing). Prints one line per round and `N passed, M failed`; exits 1 on failure.
 set -u -o pipefail
 [[ -n "${CRASH_TRACE:-}" ]] && set -x
 
@@ -17,9 +17,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export OPENBLAS_NUM_THREADS=1
 
 AMAGO=${AMAGO_BIN:-$(ls -t "$ROOT"/.build*/release/amago 2>/dev/null | head -1)}
-for tool in curl jq sqlite3; do
-    command -v "$tool" >/dev/null || { echo "crash-test: $tool is required" >&2; exit 2; }
-done
+missing=()
+for tool in curl jq sqlite3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "crash-test: installing ${missing[*]}" >&2
+    sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+        || { echo "crash-test: needs ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 2; }
+fi
 [[ -x "$AMAGO" ]] || { echo "crash-test: no amago binary (build with swift build -c release, or set AMAGO_BIN)" >&2; exit 2; }
 
 EPOCHS=20
