@@ -60,8 +60,40 @@ public struct BearerAuthMiddleware: Middleware {
     }
 }
 
-/// Counts requests by status class and sums their durations; read with `snapshot()`.
+/// Counts requests by method, route pattern and status, and times them per route in a
+/// histogram; read with `snapshot()`.
+///
+/// Labels come from the matched route pattern (`/experiments/:id`, or `unmatched`) and a fixed
+/// set of methods, never from the raw path, so the number of series stays bounded.
 public final class MetricsMiddleware: Middleware, @unchecked Sendable {
+    // @unchecked: every mutable property is guarded by `lock`.
+    /// Upper bounds of the duration histogram's buckets, in seconds (`+Inf` is implied).
+    public static let bucketBounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// One counter's labels: the method (`other` for unknown ones), route pattern and status.
+    public struct Key: Hashable, Comparable, Sendable {
+        /// The request method.
+        public let method: String
+        /// The matched route pattern, or `unmatched`.
+        public let route: String
+        /// The response status code.
+        public let status: Int
+
+        /// Orders by route, then method, then status.
+        public static func < (a: Key, b: Key) -> Bool { (a.route, a.method, a.status) < (b.route, b.method, b.status) }
+    }
+
+    /// Durations of one route: each observation counted in its smallest bucket (not cumulative).
+    public struct Histogram: Sendable, Equatable {
+        /// Observations per bucket of `bucketBounds`; slower ones only in `count`.
+        public var buckets = [Int](repeating: 0, count: MetricsMiddleware.bucketBounds.count)
+        /// Sum of the durations in seconds.
+        public var sum = 0.0
+        /// Number of observations.
+        public var count = 0
+    }
+
     /// Totals since creation.
     public struct Snapshot: Sendable, Equatable {
         /// Requests answered.
@@ -70,6 +102,10 @@ public final class MetricsMiddleware: Middleware, @unchecked Sendable {
         public var byClass: [Int] = [0, 0, 0, 0, 0, 0]
         /// Sum of handling durations in nanoseconds (complete request to response produced).
         public var totalNanos: UInt64 = 0
+        /// Requests by method, route pattern and status.
+        public var byKey: [Key: Int] = [:]
+        /// Durations by route pattern.
+        public var durations: [String: Histogram] = [:]
     }
 
     private let lock = Lock()
@@ -81,14 +117,23 @@ public final class MetricsMiddleware: Middleware, @unchecked Sendable {
     /// The totals so far.
     public func snapshot() -> Snapshot { lock.withLock { totals } }
 
-    /// Records the request.
+    /// Records the request once its response is produced (for a stream: when it starts).
     public func didHandle(_ request: HTTPRequest, context: RequestContext, response: inout HTTPResponse) {
         let nanos = monotonicNow() &- context.startNanos
+        let seconds = Double(nanos) / 1e9
         let cls = min(5, max(0, response.status.code / 100))
+        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+        let key = Key(method: method, route: context.route ?? "unmatched", status: response.status.code)
         lock.withLock {
             totals.requests += 1
             totals.byClass[cls] += 1
             totals.totalNanos &+= nanos
+            totals.byKey[key, default: 0] += 1
+            var h = totals.durations[key.route] ?? Histogram()
+            if let i = Self.bucketBounds.firstIndex(where: { seconds <= $0 }) { h.buckets[i] += 1 }
+            h.sum += seconds
+            h.count += 1
+            totals.durations[key.route] = h
         }
     }
 }

@@ -26,7 +26,7 @@ extension API {
         out.gauge("amago_process_resident_memory_bytes", "Resident set size of this process.",
                   Self.residentMemoryBytes())
         out.gauge("amago_uptime_seconds", "Seconds since the service started.", Date().timeIntervalSince(startedAt))
-        var response = HTTPResponse.text(requestMetrics.render() + out.text)
+        var response = HTTPResponse.text(requestMetrics.snapshot().prometheusText + out.text)
         response.headers.set("Content-Type", PrometheusText.contentType)
         return response
     }

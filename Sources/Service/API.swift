@@ -21,7 +21,7 @@ public struct API: Sendable {
     /// The `/act` sessions and the policies they run.
     public let policies: PolicySessions
     /// Request counters and latencies for `GET /metrics`; installed as the first middleware.
-    public let requestMetrics = RequestMetrics()
+    public let requestMetrics = MetricsMiddleware()
     /// When the API was created (the service's start, for `amago_uptime_seconds`).
     public let startedAt = Date()
     /// How often each open event stream polls the database for changes.

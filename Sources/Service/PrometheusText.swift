@@ -1,67 +1,22 @@
 import Foundation
 import HTTPCore
 
-/// Counts requests by method, route pattern and status, and times them per route; renders
-/// both in the Prometheus text format.
-///
-/// Labels come from the matched route pattern (`/experiments/:id`, or `unmatched`) and a fixed
-/// set of methods, never from the raw path, so the number of series stays bounded.
-public final class RequestMetrics: Middleware, @unchecked Sendable {
-    // @unchecked: every mutable property is guarded by `lock`.
-    /// Upper bounds of the duration histogram's buckets, in seconds (`+Inf` is implied).
-    public static let bucketBounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-    struct Key: Hashable, Comparable {
-        let method: String, route: String, status: Int
-        static func < (a: Key, b: Key) -> Bool { (a.route, a.method, a.status) < (b.route, b.method, b.status) }
-    }
-
-    struct Histogram {
-        var buckets = [Int](repeating: 0, count: RequestMetrics.bucketBounds.count)
-        var sum = 0.0
-        var count = 0
-    }
-
-    private let lock = NSLock()
-    private var requests: [Key: Int] = [:]
-    private var durations: [String: Histogram] = [:]
-
-    /// Creates empty counters.
-    public init() {}
-
-    /// Records the request once its response is produced (for a stream: when it starts).
-    public func didHandle(_ request: HTTPRequest, context: RequestContext, response: inout HTTPResponse) {
-        let seconds = Double(monotonicNow() &- context.startNanos) / 1e9
-        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
-        let route = context.route ?? "unmatched"
-        lock.withLock {
-            requests[Key(method: method, route: route, status: response.status.code), default: 0] += 1
-            var h = durations[route] ?? Histogram()
-            // Each observation lands in its smallest bucket; rendering accumulates.
-            if let i = Self.bucketBounds.firstIndex(where: { seconds <= $0 }) { h.buckets[i] += 1 }
-            h.sum += seconds
-            h.count += 1
-            durations[route] = h
-        }
-    }
-
-    /// The counter and histogram in the Prometheus text exposition format.
-    public func render() -> String {
-        let (counts, histograms) = lock.withLock { (requests, durations) }
+extension MetricsMiddleware.Snapshot {
+    /// The request counter and the duration histograms in the Prometheus text format.
+    var prometheusText: String {
         var out = PrometheusText()
         out.header("amago_http_requests_total", "HTTP requests answered, by method, route pattern and status.", "counter")
-        for key in counts.keys.sorted() {
+        for key in byKey.keys.sorted() {
             out.sample("amago_http_requests_total",
-                       ["method": key.method, "route": key.route, "status": String(key.status)], Double(counts[key] ?? 0))
+                       ["method": key.method, "route": key.route, "status": String(key.status)], Double(byKey[key] ?? 0))
         }
         out.header("amago_http_request_duration_seconds",
                    "Time from a complete request to its response (for streams: to the stream's start), by route pattern.",
                    "histogram")
-        for route in histograms.keys.sorted() {
-            guard let h = histograms[route] else { continue }
+        for route in durations.keys.sorted() {
+            guard let h = durations[route] else { continue }
             var cumulative = 0
-            for (i, bound) in Self.bucketBounds.enumerated() {
+            for (i, bound) in MetricsMiddleware.bucketBounds.enumerated() {
                 cumulative += h.buckets[i]
                 out.sample("amago_http_request_duration_seconds_bucket", ["route": route, "le": PrometheusText.format(bound)],
                            Double(cumulative))
