@@ -29,23 +29,18 @@ struct Serve: ParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let (host, port) = try Self.parseAddress(addr ?? env["AMAGO_ADDR"] ?? "127.0.0.1:8080")
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let workerText = workers.map(String.init) ?? env["AMAGO_WORKERS"]
-        var workerCount = cores
-        if let workerText {
-            guard let n = Int(workerText), n >= 1 else { throw ValidationError("workers must be a positive integer, got '\(workerText)'") }
-            workerCount = min(n, cores)
-        }
+        let positiveInt = { (text: String) in Int(text).flatMap { $0 >= 1 ? $0 : nil } }
+        let requested = try Self.setting(workers, env: "AMAGO_WORKERS", "workers must be a positive integer", parse: positiveInt)
+        let workerCount = min(requested ?? cores, cores)
         var options = ServiceOptions(host: host, port: port, dataDirectory: URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data"),
                                      workers: workerCount, token: token ?? env["AMAGO_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         options.publicDirectory = try Self.dashboardFolder(`public` ?? env["AMAGO_PUBLIC"])
-        if let text = sessionIdleTimeout.map({ String($0) }) ?? env["AMAGO_SESSION_IDLE_TIMEOUT"] {
-            guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
-                throw ValidationError("session idle timeout must be a positive number of seconds, got '\(text)'")
-            }
+        if let seconds = try Self.setting(sessionIdleTimeout, env: "AMAGO_SESSION_IDLE_TIMEOUT",
+                                          "session idle timeout must be a positive number of seconds",
+                                          parse: { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }) {
             options.sessionIdleTimeout = seconds
         }
-        if let text = maxSessions.map({ String($0) }) ?? env["AMAGO_MAX_SESSIONS"] {
-            guard let n = Int(text), n >= 1 else { throw ValidationError("max sessions must be a positive integer, got '\(text)'") }
+        if let n = try Self.setting(maxSessions, env: "AMAGO_MAX_SESSIONS", "max sessions must be a positive integer", parse: positiveInt) {
             options.sessionCapacity = n
         }
         let service: ServiceHost
@@ -69,6 +64,15 @@ struct Serve: ParsableCommand {
         fflush(stdout)
         fflush(stderr)
         _exit(0)
+    }
+
+    /// A setting from its flag, else its environment variable, parsed and checked by `parse`
+    /// (nil: invalid, reported as `requirement` with the text given); nil when neither is set.
+    static func setting<T>(_ flag: T?, env name: String, _ requirement: String,
+                           parse: (String) -> T?) throws -> T? {
+        guard let text = flag.map({ "\($0)" }) ?? ProcessInfo.processInfo.environment[name] else { return nil }
+        guard let value = parse(text) else { throw ValidationError("\(requirement), got '\(text)'") }
+        return value
     }
 
     /// The dashboard folder: the one named (which must exist), none for `none`, else `./Public`
