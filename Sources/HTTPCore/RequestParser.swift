@@ -123,13 +123,9 @@ public struct HTTPRequestParser {
                     return .head(head)
                 }
             case .fixedBody(let remaining):
-                let take = min(remaining, buffer.count - readIndex)
-                if take > 0 {
-                    body.append(contentsOf: buffer[readIndex ..< readIndex + take])
-                    readIndex += take
-                }
-                if remaining - take > 0 {
-                    state = .fixedBody(remaining: remaining - take)
+                let owed = takeBody(remaining)
+                if owed > 0 {
+                    state = .fixedBody(remaining: owed)
                     compact()
                     return nil
                 }
@@ -138,13 +134,9 @@ public struct HTTPRequestParser {
                 guard let size = try parseChunkSizeLine() else { compact(); return nil }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                let take = min(remaining, buffer.count - readIndex)
-                if take > 0 {
-                    body.append(contentsOf: buffer[readIndex ..< readIndex + take])
-                    readIndex += take
-                }
-                if remaining - take > 0 {
-                    state = .chunkData(remaining: remaining - take)
+                let owed = takeBody(remaining)
+                if owed > 0 {
+                    state = .chunkData(remaining: owed)
                     compact()
                     return nil
                 }
@@ -168,6 +160,16 @@ public struct HTTPRequestParser {
                 return finishBody()
             }
         }
+    }
+
+    /// Moves up to `remaining` buffered bytes into the body; returns how many are still owed.
+    mutating func takeBody(_ remaining: Int) -> Int {
+        let take = min(remaining, buffer.count - readIndex)
+        if take > 0 {
+            body.append(contentsOf: buffer[readIndex ..< readIndex + take])
+            readIndex += take
+        }
+        return remaining - take
     }
 
     mutating func finishBody() -> Event {
