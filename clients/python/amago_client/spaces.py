@@ -32,7 +32,7 @@ class UnsupportedSpace(ValueError):
 _FLAT_LEAVES = (spaces.Box, spaces.Discrete, spaces.MultiBinary, spaces.MultiDiscrete)
 
 
-def check_observation_space(space: gymnasium.Space, path: str = "observation_space") -> None:
+def check_observation_space(space: gymnasium.Space[Any], path: str = "observation_space") -> None:
     """Raises :class:`UnsupportedSpace` unless ``space`` flattens to a fixed-size float vector."""
     if isinstance(space, _FLAT_LEAVES):
         return
@@ -50,7 +50,7 @@ def check_observation_space(space: gymnasium.Space, path: str = "observation_spa
     )
 
 
-def observation_size(space: gymnasium.Space) -> int:
+def observation_size(space: gymnasium.Space[Any]) -> int:
     """The width of the flattened observation (the spec's ``observation_size``)."""
     check_observation_space(space)
     size = int(spaces.flatdim(space))
@@ -59,7 +59,7 @@ def observation_size(space: gymnasium.Space) -> int:
     return size
 
 
-def flatten_observation(space: gymnasium.Space, observation: Any) -> List[float]:
+def flatten_observation(space: gymnasium.Space[Any], observation: Any) -> List[float]:
     """``observation`` as one list of finite floats (``Discrete`` one-hot, ``Dict`` concatenated)."""
     flat = np.asarray(spaces.flatten(space, observation), dtype=np.float64).reshape(-1)
     if not np.all(np.isfinite(flat)):
@@ -67,7 +67,7 @@ def flatten_observation(space: gymnasium.Space, observation: Any) -> List[float]
     return flat.tolist()
 
 
-def action_space_spec(space: gymnasium.Space) -> Dict[str, Any]:
+def action_space_spec(space: gymnasium.Space[Any]) -> Dict[str, Any]:
     """The spec's ``action_space`` for a gymnasium action space."""
     if isinstance(space, spaces.Discrete):
         n = int(space.n)
@@ -92,7 +92,7 @@ def action_space_spec(space: gymnasium.Space) -> Dict[str, Any]:
     )
 
 
-def to_env_action(space: gymnasium.Space, action: Any) -> Any:
+def to_env_action(space: gymnasium.Space[Any], action: Any) -> Any:
     """The service's action (an index, or values in ``[low, high]``) as ``env.step`` takes it."""
     if isinstance(space, spaces.Discrete):
         return np.int64(int(space.start) + int(action))
@@ -103,7 +103,7 @@ def to_env_action(space: gymnasium.Space, action: Any) -> Any:
     raise UnsupportedSpace(f"action_space is {space!r}: external experiments take Discrete or Box actions only")
 
 
-def from_env_action(space: gymnasium.Space, action: Any) -> Any:
+def from_env_action(space: gymnasium.Space[Any], action: Any) -> Any:
     """An env action as the service takes it in uploaded episodes (index, or flat values)."""
     if isinstance(space, spaces.Discrete):
         return int(action) - int(space.start)
