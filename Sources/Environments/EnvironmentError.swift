@@ -31,6 +31,8 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case trialOver(environment: String)
     /// A vector environment received the wrong number of actions.
     case actionCountMismatch(expected: Int, got: Int)
+    /// The environment runs in a client's process; its steps arrive over HTTP.
+    case steppedRemotely(environment: String)
 
     /// A readable message.
     public var description: String {
@@ -47,6 +49,8 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
             return "\(env): the trial is over; call reset before stepping"
         case .actionCountMismatch(let expected, let got):
             return "expected \(expected) actions, got \(got)"
+        case .steppedRemotely(let env):
+            return "\(env) runs in a client's process: its steps arrive through POST /act with collect"
         }
     }
 }

@@ -24,8 +24,9 @@ extension EnvironmentRegistry {
             for key in fields.keys.sorted() where !["name", "weight", "parameters"].contains(key) {
                 errors.append(FieldError(field: "\(path).\(key)", expected: "no such field; known: name, weight, parameters"))
             }
-            guard case .string(let name)? = fields["name"], name != "multi_task_mix", names.contains(name) else {
-                errors.append(FieldError(field: "\(path).name", expected: "one of " + names.filter { $0 != "multi_task_mix" }.joined(separator: ", ")))
+            let mixable = names.filter { $0 != "multi_task_mix" && $0 != "external" }
+            guard case .string(let name)? = fields["name"], mixable.contains(name) else {
+                errors.append(FieldError(field: "\(path).name", expected: "one of " + mixable.joined(separator: ", ")))
                 continue
             }
             let weight = fields["weight"] ?? .number(1)

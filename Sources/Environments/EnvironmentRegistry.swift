@@ -17,7 +17,7 @@ public enum EnvironmentRegistry {
         memory("stateless_cartpole", "Cart-pole with the velocities hidden (POPGym); survive up to T steps.") {
             try StatelessCartPole(.preset($0), seed: $1)
         },
-        pointRobot, multiTaskMix,
+        pointRobot, multiTaskMix, external,
     ]
 
     /// The registered names in order.
@@ -134,6 +134,26 @@ public enum EnvironmentRegistry {
                                        "Preset level: easy (the table's default), medium or hard.")],
             build: { p, seed in try make(MemoryDifficulty(rawValue: p.string("difficulty")) ?? .easy, seed) })
     }
+
+    static let external = EnvironmentDescriptor(
+        name: "external",
+        summary: "Your own environment, stepped by a client process over HTTP (POST /act or /act/batch with \"collect\": true) "
+            + "with actions from the training policy; recorded episodes can also be uploaded (POST /experiments/{id}/episodes).",
+        parameters: [
+            ParameterSpec("observation_size", .integer(1...65_536), default: .null, "Length of every (flattened) observation.", required: true),
+            ParameterSpec("action_space", .actionSpace, default: .null,
+                          "{\"kind\": \"discrete\", \"n\": N} or {\"kind\": \"continuous\", \"low\": [...], \"high\": [...]}; "
+                          + "continuous actions are rescaled from the policy's [-1, 1].", required: true),
+            ParameterSpec("episodes_per_trial", .integer(1...10_000), default: .number(1),
+                          "Episodes one trial spans: the agent's memory carries over between them (meta-RL)."),
+        ],
+        build: { p, _ in
+            guard let space = p.actionSpace("action_space") else {
+                throw EnvironmentError.invalidParameters(environment: "external", fields: [FieldError(field: "action_space", expected: ParameterKind.actionSpace.expectation)])
+            }
+            return ExternalEnvironment(.init(observationSize: p.int("observation_size"), actionSpace: space,
+                                             episodesPerTrial: p.int("episodes_per_trial")))
+        })
 
     static let pointRobot = EnvironmentDescriptor(
         name: "point_robot",

@@ -16,6 +16,8 @@ public enum ParameterKind: Equatable, Sendable {
     case optionalCell
     /// A list of `{"name", "weight", "parameters"}` task objects (multi-task mix).
     case taskList
+    /// An external environment's action space (`ExternalActionSpace.parse`).
+    case actionSpace
 
     /// What a valid value looks like, for error messages.
     public var expectation: String {
@@ -27,6 +29,8 @@ public enum ParameterKind: Equatable, Sendable {
         case .choice(let options): return "one of " + options.map { "\"\($0)\"" }.joined(separator: ", ")
         case .optionalCell: return "null or [x, y] with non-negative integers"
         case .taskList: return "a non-empty list of {\"name\", \"weight\", \"parameters\"} objects"
+        case .actionSpace:
+            return "{\"kind\": \"discrete\", \"n\": N} or {\"kind\": \"continuous\", \"low\": [...], \"high\": [...]}"
         }
     }
 
@@ -41,6 +45,7 @@ public enum ParameterKind: Equatable, Sendable {
         case (.choice(let options), .string(let s)): return options.contains(s)
         case (.optionalCell, .array(let a)): return a.count == 2 && a.allSatisfy { ($0.intValue ?? -1) >= 0 }
         case (.taskList, .array(let a)): return !a.isEmpty && a.allSatisfy { if case .object = $0 { return true } else { return false } }
+        case (.actionSpace, _): return ExternalActionSpace.parse(value).space != nil
         default: return false
         }
     }
@@ -56,13 +61,16 @@ public struct ParameterSpec: Sendable {
     public var defaultValue: JSONValue
     /// One-line description.
     public var summary: String
+    /// The field must be given (its default is then `null`).
+    public var isRequired: Bool
 
     /// Creates a parameter description.
-    public init(_ name: String, _ kind: ParameterKind, default defaultValue: JSONValue, _ summary: String) {
+    public init(_ name: String, _ kind: ParameterKind, default defaultValue: JSONValue, _ summary: String, required: Bool = false) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.summary = summary
+        self.isRequired = required
     }
 }
 
@@ -81,6 +89,10 @@ public struct ParameterValues: Sendable {
     public func bool(_ name: String) -> Bool { if case .bool(let b)? = values[name] { return b } else { return false } }
     /// String field (empty if missing).
     public func string(_ name: String) -> String { if case .string(let s)? = values[name] { return s } else { return "" } }
+    /// An action-space field, already validated.
+    public func actionSpace(_ name: String) -> ExternalActionSpace? {
+        values[name].flatMap { ExternalActionSpace.parse($0).space }
+    }
     /// Optional grid cell field.
     public func cell(_ name: String) -> GridCell? {
         guard case .array(let a)? = values[name], a.count == 2, let x = a[0].intValue, let y = a[1].intValue else { return nil }
@@ -112,8 +124,13 @@ public struct EnvironmentDescriptor: Sendable {
         }
         var values = defaults
         for spec in parameters {
-            guard let value = given[spec.name] else { continue }
-            if spec.kind.accepts(value) { values[spec.name] = value } else {
+            guard let value = given[spec.name] else {
+                if spec.isRequired { errors.append(FieldError(field: spec.name, expected: "\(spec.kind.expectation) (required)")) }
+                continue
+            }
+            if case .actionSpace = spec.kind, case let problems = ExternalActionSpace.parse(value, at: spec.name).errors, !problems.isEmpty {
+                errors += problems
+            } else if spec.kind.accepts(value) { values[spec.name] = value } else {
                 errors.append(FieldError(field: spec.name, expected: "\(spec.kind.expectation), got \(value)"))
             }
         }

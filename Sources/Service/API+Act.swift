@@ -5,30 +5,39 @@ import HTTPCore
 import Storage
 
 extension API {
-    /// `POST /act`: one action from an experiment's policy, in a session created when none is given.
+    /// `POST /act`: one step. With `collect` (or `mode: "eval"`) it goes to the collection of a
+    /// running external experiment; otherwise one action from a checkpoint's policy, in a
+    /// session created when none is given.
     func act(_ request: HTTPRequest) async throws -> HTTPResponse {
         let body = try Self.objectBody(request)
         let experimentID = try Self.requiredString(body, "experiment")
         let checkpoint = try Self.optionalString(body, "checkpoint")
-        let session = try Self.optionalString(body, "session")
-        guard case .array(let values)? = body["observation"] else {
-            throw ServiceError.invalidField(field: "observation", expected: "an array of numbers")
-        }
-        let observation = try values.map { value -> Float in
-            guard case .number(let x) = value, x.isFinite else {
-                throw ServiceError.invalidField(field: "observation", expected: "an array of finite numbers")
-            }
-            return Float(x)
-        }
-        let reward = try Self.number(body, "reward", default: 0)
-        let reset = try Self.bool(body, "reset", default: false)
         let sample = try Self.bool(body, "sample", default: false)
-        let step = try await policies.act(experimentID: experimentID, checkpoint: checkpoint, session: session,
-                                    observation: observation, reward: Float(reward), reset: reset, sample: sample)
+        let step = try Self.externalStep(body, prefix: "")
+        if let mode = try Self.collectionMode(body, checkpoint: checkpoint) {
+            let collection = try await collection(for: experimentID)
+            if mode == .collect { await collection.awaitCapacity() }
+            let answer: (results: [ExternalStepResult], epoch: Int, environmentSteps: Int)
+            do {
+                answer = try collection.step([step], mode: mode, sample: sample)
+            } catch let error as ExternalStepError {
+                throw error.httpError { _ in "" }
+            }
+            var o = Self.externalResultJSON(answer.results[0])
+            o["experiment"] = .string(experimentID)
+            o["checkpoint"] = .null
+            o["epoch"] = JSONBody.int(answer.epoch)
+            o["env_steps"] = JSONBody.int(answer.environmentSteps)
+            return JSONBody.response(.object(o))
+        }
+        let result = try await policies.act(experimentID: experimentID, checkpoint: checkpoint, session: step.session,
+                                            observation: step.observation, reward: step.reward,
+                                            reset: step.reset, ends: !step.reset && (step.terminated || step.truncated), sample: sample)
         return JSONBody.response(.object([
-            "action": Self.actionJSON(step.action), "session": .string(step.session),
-            "experiment": .string(step.experimentID), "checkpoint": .string(step.checkpointID),
-            "context_length": JSONBody.int(step.contextLength),
+            "action": result.action.map(Self.actionJSON) ?? .null, "session": .string(result.session),
+            "experiment": .string(result.experimentID), "checkpoint": .string(result.checkpointID),
+            "context_length": JSONBody.int(result.contextLength),
+            "episode_over": .bool(result.action == nil), "trial_over": .bool(result.action == nil),
         ]))
     }
 

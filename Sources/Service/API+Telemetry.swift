@@ -19,6 +19,12 @@ extension API {
             out.sample("amago_experiments", ["status": status.rawValue], Double(counts[status] ?? 0))
         }
         out.gauge("amago_act_sessions", "Open /act sessions held in memory.", Double(policies.openCount))
+        let collecting = collections.statuses
+        out.gauge("amago_collection_sessions", "Live collection sessions of the running external experiments.",
+                  Double(collecting.reduce(0) { $0 + $1.sessions }))
+        out.gauge("amago_collected_steps_per_second",
+                  "Env steps per second collected over HTTP, summed over running external experiments (last 10 s).",
+                  collecting.reduce(0) { $0 + $1.stepsPerSecond })
         out.gauge("amago_train_steps_per_second",
                   "Gradient steps per second summed over running experiments: each one's latest "
                       + "perf/updates_per_second (measured over its last training phase).",

@@ -20,6 +20,8 @@ public struct API: Sendable {
     public let token: String?
     /// The `/act` sessions and the policies they run.
     public let policies: PolicySessions
+    /// The collections of running external experiments (collection and evaluation steps).
+    public let collections: CollectionHub
     /// Request counters and latencies for `GET /metrics`; installed as the first middleware.
     public let requestMetrics = MetricsMiddleware()
     /// When the API was created (the service's start, for `amago_uptime_seconds`).
@@ -34,8 +36,9 @@ public struct API: Sendable {
     ///   - sessionIdleTimeout: seconds after which an unused `/act` session expires.
     ///   - sessionCapacity: the most `/act` sessions open at once (oldest evicted beyond it).
     public init(store: Store, pool: WorkerPool, dataDirectory: URL, token: String? = nil,
-                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024) {
+                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024, collections: CollectionHub = CollectionHub()) {
         self.store = store
+        self.collections = collections
         self.pool = pool
         self.dataDirectory = dataDirectory
         self.token = token
@@ -68,6 +71,8 @@ public struct API: Sendable {
         r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
         r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })
         r.post("/act", async: handle { req, _ in try await act(req) })
+        r.post("/act/batch", async: handle { req, _ in try await actBatch(req) })
+        r.post("/experiments/:id/episodes", async: handle { req, ctx in try uploadEpisodes(req, id: ctx.parameter("id")) })
         r.post("/sessions", async: handle { req, _ in try createSession(req) })
         r.get("/sessions/:id", async: handle { _, ctx in try getSession(id: ctx.parameter("id")) })
         r.delete("/sessions/:id", async: handle { _, ctx in try deleteSession(id: ctx.parameter("id")) })

@@ -21,13 +21,20 @@ final class LoadedPolicy {
     let lock = NSLock()
     /// Shares forward passes among the steps of this policy's sessions.
     let batcher = ActBatcher()
+    /// An external environment's action space: answers are rescaled to its units.
+    let externalActions: ExternalActionSpace?
 
-    init(experimentID: String, checkpointID: String, agent: Agent, environmentObservationWidth: Int) {
+    init(experimentID: String, checkpointID: String, agent: Agent, environmentObservationWidth: Int,
+         externalActions: ExternalActionSpace? = nil) {
         self.experimentID = experimentID
         self.checkpointID = checkpointID
         self.agent = agent
         self.environmentObservationWidth = environmentObservationWidth
+        self.externalActions = externalActions
     }
+
+    /// A policy action in the environment's units (continuous external actions rescaled).
+    func environmentAction(_ action: Action) -> Action { externalActions?.rescale(action) ?? action }
 
     /// Builds the experiment's agent as the trainer does and loads the checkpoint's weights.
     static func load(experiment: Storage.Experiment, checkpoint: Storage.Checkpoint,
@@ -48,7 +55,8 @@ final class LoadedPolicy {
         try AMAGO.Checkpoint.loadWeights(into: agent, from: url)
         try agent.freezeForInference()  // a served policy never trains
         return LoadedPolicy(experimentID: experiment.id, checkpointID: checkpoint.id, agent: agent,
-                            environmentObservationWidth: probe.observationSize)
+                            environmentObservationWidth: probe.observationSize,
+                            externalActions: (probe as? ExternalEnvironment)?.parameters.actionSpace)
     }
 
     /// The observation the agent reads: the agent's width, or the environment's (then a prefix).
@@ -101,6 +109,9 @@ final class PolicyContext {
         time += 1
         return ([reward] + previousAction, time)
     }
+
+    /// The trial ended: the next step starts a new one.
+    func endTrial() { time = -1 }
 
     /// Remembers the action chosen as the next step's previous action.
     func finish(_ action: Action) {

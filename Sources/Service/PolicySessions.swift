@@ -1,6 +1,7 @@
 import AMAGO
 import Environments
 import Foundation
+import HTTPCore
 import Storage
 
 /// The `/act` sessions of a server: loaded policies and each session's rollout context.
@@ -54,8 +55,8 @@ public final class PolicySessions: @unchecked Sendable {
 
     /// What one `/act` call chose.
     public struct Step: Sendable {
-        /// The action chosen.
-        public var action: Action
+        /// The action chosen, in the environment's units; nil when the step ended the trial.
+        public var action: Action?
         /// The session it belongs to.
         public var session: String
         /// The experiment and checkpoint whose policy chose it.
@@ -92,8 +93,11 @@ public final class PolicySessions: @unchecked Sendable {
     /// - Parameters:
     ///   - experimentID: must match the session's experiment when both are given.
     ///   - checkpoint: used when creating a session; must match an existing session's when given.
+    /// - Parameters:
+    ///   - ends: the step reports that the trial ended (terminated or truncated): no action is
+    ///     chosen, and the session's next step starts a new trial.
     public func act(experimentID: String, checkpoint: String?, session: String?, observation: [Float],
-                    reward: Float, reset: Bool, sample: Bool) async throws -> Step {
+                    reward: Float, reset: Bool, ends: Bool = false, sample: Bool) async throws -> Step {
         let now = Date()
         if lock.withLock({ now.timeIntervalSince(lastSweep) >= sweepInterval }) { try sweep() }
         let context: PolicyContext
@@ -116,9 +120,22 @@ public final class PolicySessions: @unchecked Sendable {
             context = created
         }
         let policy = context.policy
-        let request = ActRequest(context: context, observation: try policy.agentObservation(observation),
-                                 reward: reward, reset: reset, sample: sample)
-        let outcome = try await policy.batcher.step(request, maxBatch: batching ? Self.maxBatchSize : 1)
+        let input = try policy.agentObservation(observation)
+        var outcome: ActOutcome?
+        if ends {
+            policy.lock.withLock { context.endTrial() }
+        } else {
+            let request = ActRequest(context: context, observation: input, reward: reward, reset: reset, sample: sample)
+            outcome = try await policy.batcher.step(request, maxBatch: batching ? Self.maxBatchSize : 1)
+        }
+        try countStep(of: context)
+        return Step(action: outcome.map { policy.environmentAction($0.action) }, session: context.id, experimentID: policy.experimentID,
+                    checkpointID: policy.checkpointID, contextLength: outcome?.contextLength ?? 0)
+    }
+
+    /// Counts one step of a session, writing the counts when a write is due; throws 410 when
+    /// the session ended while the step ran.
+    func countStep(of context: PolicyContext) throws {
         let done = Date()
         let (isOpen, flushDue): (Bool, Bool) = lock.withLock {
             // Expiry, eviction and closing drop the context: one gone while this step ran ended.
@@ -132,8 +149,113 @@ public final class PolicySessions: @unchecked Sendable {
             throw ServiceError.sessionEnded(id: context.id, reason: reason)
         }
         if flushDue { try recordUse() }
-        return Step(action: outcome.action, session: context.id, experimentID: policy.experimentID,
-                    checkpointID: policy.checkpointID, contextLength: outcome.contextLength)
+    }
+
+    /// One step of a batch (`POST /act/batch` without collection).
+    public struct BatchStep: Sendable {
+        public var session: String?
+        public var observation: [Float]
+        public var reward: Float
+        public var reset: Bool
+        /// The step reports that the trial ended: no action, the next step starts a new trial.
+        public var ends: Bool
+        public init(session: String?, observation: [Float], reward: Float, reset: Bool, ends: Bool) {
+            (self.session, self.observation, self.reward, self.reset, self.ends) = (session, observation, reward, reset, ends)
+        }
+    }
+
+    /// Steps several sessions at once: every element is checked first (nothing is recorded or
+    /// opened when one is bad; errors name `steps[i].field`), sessions are opened for elements
+    /// without one, and each round of distinct sessions of one policy is one forward pass. A
+    /// session appearing twice has its steps applied in order.
+    public func actBatch(experimentID: String, checkpoint: String?, steps: [BatchStep], sample: Bool) throws -> [Step] {
+        try sweep()
+        let experiment = try store.experiment(id: experimentID)
+        var chosen: [PolicyContext?] = []
+        var inputs: [[Float]] = []
+        var fresh: (record: Storage.Checkpoint, policy: LoadedPolicy)?
+        for (i, step) in steps.enumerated() {
+            let field = "steps[\(i)]"
+            if let id = step.session {
+                let context: PolicyContext
+                do {
+                    context = try lock.withLock({ contexts[id] }) ?? existingContext(id: id)
+                } catch StorageError.notFound {
+                    throw HTTPError(.notFound, code: "session_not_found", message: "\(field).session: no session '\(id)'", field: "\(field).session")
+                } catch let ServiceError.sessionEnded(_, reason) {
+                    throw HTTPError(HTTPStatus(410, reasonPhrase: "Gone"), code: "session_ended",
+                                    message: "\(field).session: session '\(id)' has ended (\(reason)); start a new one", field: "\(field).session")
+                }
+                guard context.policy.experimentID == experimentID else {
+                    throw HTTPError(.conflict, code: "conflict", message: "session '\(id)' belongs to experiment '\(context.policy.experimentID)'",
+                                    field: "\(field).session")
+                }
+                if let checkpoint, !["latest", "best", context.policy.checkpointID].contains(checkpoint) {
+                    throw HTTPError(.conflict, code: "conflict", message: "session '\(id)' runs checkpoint '\(context.policy.checkpointID)', not '\(checkpoint)'",
+                                    field: "\(field).session")
+                }
+                inputs.append(try Self.observation(step.observation, for: context.policy, field: field))
+                chosen.append(context)
+            } else {
+                if fresh == nil {
+                    let record = try resolve(checkpoint, of: experiment)
+                    fresh = (record, try policy(experiment: experiment, checkpoint: record))
+                }
+                inputs.append(try Self.observation(step.observation, for: fresh!.policy, field: field))
+                chosen.append(nil)
+            }
+        }
+        if let fresh {
+            for i in steps.indices where chosen[i] == nil {
+                let session = try store.createSession(experimentID: experiment.id, checkpointID: fresh.record.id)
+                let context = try PolicyContext(id: session.id, policy: fresh.policy)
+                lock.withLock { contexts[session.id] = context }
+                chosen[i] = context
+            }
+            try sweep()
+        }
+        let contextsInOrder = chosen.map { $0! }
+        var outcomes = [ActOutcome?](repeating: nil, count: steps.count)
+        var remaining = Array(steps.indices)
+        while !remaining.isEmpty {
+            var seen: Set<ObjectIdentifier> = [], round: [Int] = [], later: [Int] = []
+            for i in remaining {
+                if seen.insert(ObjectIdentifier(contextsInOrder[i])).inserted { round.append(i) } else { later.append(i) }
+            }
+            remaining = later
+            var byPolicy: [ObjectIdentifier: [Int]] = [:]
+            for i in round {
+                let context = contextsInOrder[i]
+                if steps[i].ends && !steps[i].reset {
+                    context.policy.lock.withLock { context.endTrial() }
+                } else {
+                    byPolicy[ObjectIdentifier(context.policy), default: []].append(i)
+                }
+            }
+            for group in byPolicy.values {
+                let requests = group.map { i in
+                    ActRequest(context: contextsInOrder[i], observation: inputs[i], reward: steps[i].reward, reset: steps[i].reset, sample: sample)
+                }
+                for (i, result) in zip(group, ActBatcher.run(requests)) { outcomes[i] = try result.get() }
+            }
+        }
+        var answers: [Step] = []
+        for (i, context) in contextsInOrder.enumerated() {
+            try countStep(of: context)
+            let policy = context.policy
+            answers.append(Step(action: outcomes[i].map { policy.environmentAction($0.action) }, session: context.id,
+                                experimentID: policy.experimentID, checkpointID: policy.checkpointID,
+                                contextLength: outcomes[i]?.contextLength ?? 0))
+        }
+        return answers
+    }
+
+    static func observation(_ values: [Float], for policy: LoadedPolicy, field: String) throws -> [Float] {
+        do {
+            return try policy.agentObservation(values)
+        } catch ServiceError.invalidField(_, let expected) {
+            throw ServiceError.invalidField(field: "\(field).observation", expected: expected)
+        }
     }
 
     /// Writes the steps taken since the last write to the session records, in one transaction.

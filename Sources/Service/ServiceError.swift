@@ -101,9 +101,14 @@ enum ErrorRendering {
 
     /// 422 with the first invalid field in `error` and all of them under `fields`.
     static func invalidSpec(_ fields: [FieldError]) -> HTTPResponse {
-        let message = fields.isEmpty ? "invalid experiment spec"
-            : "invalid experiment spec: " + fields.map { "\($0.field) must be \($0.expected)" }.joined(separator: "; ")
-        var error: [String: JSONValue] = ["code": .string("invalid_spec"), "message": .string(message)]
+        invalidFields(fields, code: "invalid_spec", what: "invalid experiment spec")
+    }
+
+    /// 422 with code `code`, the first invalid field in `error` and all of them under `fields`.
+    static func invalidFields(_ fields: [FieldError], code: String, what: String) -> HTTPResponse {
+        let message = fields.isEmpty ? what
+            : "\(what): " + fields.map { "\($0.field) must be \($0.expected)" }.joined(separator: "; ")
+        var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
         if let first = fields.first { error["field"] = .string(first.field) }
         let body: JSONValue = .object([
             "error": .object(error),

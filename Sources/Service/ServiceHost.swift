@@ -69,10 +69,13 @@ public final class ServiceHost: @unchecked Sendable {
         store = try Store(path: options.dataDirectory.appendingPathComponent("amago.sqlite").path)
         // `/act` contexts live in memory: sessions of a previous process cannot continue (410).
         try store.endOpenSessions()
-        let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount)
+        let collections = CollectionHub()
+        let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount,
+                                   collections: collections, collectionIdleTimeout: options.sessionIdleTimeout)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
         let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
-                      sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity)
+                      sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity,
+                      collections: collections)
         policies = api.policies
         var router = api.makeRouter()
         if let folder = options.publicDirectory {

@@ -14,14 +14,21 @@ public struct TrainerRunner: JobRunner {
     public let dataDirectory: URL
     /// Applies a job's compute-thread budget (the executable sets the BLAS thread count).
     public let setThreadCount: @Sendable (Int) -> Void
+    /// Where running external experiments register their collection for the API.
+    public let collections: CollectionHub
+    /// Seconds after which an unused collection session expires.
+    public let collectionIdleTimeout: TimeInterval
 
     /// Creates a runner.
     /// - Parameters:
     ///   - setThreadCount: called with `JobControl.threadsPerJob` before each job trains.
-    public init(store: Store, dataDirectory: URL, setThreadCount: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(store: Store, dataDirectory: URL, setThreadCount: @escaping @Sendable (Int) -> Void = { _ in },
+                collections: CollectionHub = CollectionHub(), collectionIdleTimeout: TimeInterval = 15 * 60) {
         self.store = store
         self.dataDirectory = dataDirectory
         self.setThreadCount = setThreadCount
+        self.collections = collections
+        self.collectionIdleTimeout = collectionIdleTimeout
     }
 
     /// The folder of one experiment's buffer and checkpoints.
@@ -36,7 +43,12 @@ public struct TrainerRunner: JobRunner {
         let folder = directory(of: job.id)
         let sink = StoreMetricSink(store: store, experimentID: job.id,
                                    checkpointFolder: folder.appendingPathComponent("checkpoints"))
-        let trainer = try AMAGO.Experiment(spec: spec, directory: folder, sink: sink)
+        let trainer = try AMAGO.Experiment(spec: spec, directory: folder, sink: sink, collectionIdleTimeout: collectionIdleTimeout)
+        if let collection = trainer.collection { collections.register(collection, for: job.id) }
+        defer {
+            trainer.collection?.close()
+            collections.remove(job.id)
+        }
         let registrar = CheckpointRegistrar(store: store, experimentID: job.id, folder: folder,
                                                 dataDirectory: dataDirectory)
         var progressError: Error?

@@ -28,6 +28,10 @@ struct Train: ParsableCommand {
         do { experimentSpec = try ExperimentSpec(json: bytes) } catch let error as ExperimentSpecError {
             throw ValidationError("\(spec): \(error.description)\nFix these fields (`amago envs` prints a valid spec for every environment).")
         }
+        if experimentSpec.environment == "external" {
+            throw ValidationError("\(spec): an external environment is stepped by clients over HTTP: submit it to `amago serve` "
+                                  + "(POST /experiments) and run your environment with the Python client (clients/python)")
+        }
         BLAS.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let folder = URL(fileURLWithPath: data ?? "data/\(experimentSpec.name)")
         let sink = TerminalSummarySink()

@@ -39,6 +39,8 @@ public final class Experiment {
     let relabeler: (any Relabeler)?
     let sink: MetricSink?
     let rng: RandomGenerator
+    /// Collection over HTTP, for an experiment on an external environment (nil otherwise).
+    public let collection: ExternalCollection?
     /// Called whenever the phase changes and after every epoch.
     public var onProgress: ((ExperimentProgress) -> Void)?
     public private(set) var epoch = 0, environmentSteps = 0, gradientSteps = 0
@@ -47,7 +49,9 @@ public final class Experiment {
     let started = Date()
 
     /// Sets up the agent, optimizer and replay buffer in `directory` (created if needed).
-    public init(spec: ExperimentSpec, directory: URL, sink: MetricSink? = nil) throws {
+    /// - Parameter collectionIdleTimeout: for external environments, seconds after which an
+    ///   unused collection session expires.
+    public init(spec: ExperimentSpec, directory: URL, sink: MetricSink? = nil, collectionIdleTimeout: TimeInterval = 15 * 60) throws {
         self.spec = spec
         self.directory = directory
         self.sink = sink
@@ -59,6 +63,12 @@ public final class Experiment {
         learner = Learner(agent: agent, optimizer: spec.optimizerConfiguration())
         buffer = try ReplayBuffer(directory: directory.appendingPathComponent("buffer"), capacity: spec.schedule.bufferCapacity)
         rng = RandomGenerator(seed: spec.seed &+ 0x5EED)
+        if let external = probe as? ExternalEnvironment {
+            collection = try ExternalCollection(spec: spec, parameters: external.parameters, learnerAgent: agent, buffer: buffer,
+                                                collectedSteps: 0, idleTimeout: collectionIdleTimeout)
+        } else {
+            collection = nil
+        }
         try spec.encoded().write(to: directory.appendingPathComponent("spec.json"), options: .atomic)
     }
 
@@ -90,6 +100,10 @@ public final class Experiment {
             (epoch, environmentSteps, gradientSteps) = (saved.epoch + 1, saved.environmentSteps, saved.gradientSteps)
             agent.reseed(spec.seed &+ UInt64(epoch))
             try sink?.discardPoints(afterEpoch: saved.epoch)
+        }
+        if let collection {
+            try collection.refresh(from: agent, epoch: epoch, environmentSteps: environmentSteps)
+            return try runExternal(collection, shouldStop: shouldStop)
         }
         let s = spec.schedule
         let trainers = try ActorGroup(environments: makeEnvironments(count: s.parallelActors, seedOffset: 0), agent: agent,
@@ -219,5 +233,57 @@ public final class Experiment {
         onProgress?(ExperimentProgress(epoch: epoch, epochs: spec.schedule.epochs, environmentSteps: environmentSteps,
                                        gradientSteps: gradientSteps, phase: phase, lastReturn: lastReturn,
                                        lastSuccessRate: lastSuccess, stepsPerSecond: stepsPerSecond, etaSeconds: eta))
+    }
+}
+
+extension Experiment {
+    /// The epoch loop of an external environment: wait until clients have collected the epoch's
+    /// steps (or, offline, until uploaded episodes make the buffer ready), record what their
+    /// trials reported, train, refresh the collecting policy, checkpoint.
+    func runExternal(_ collection: ExternalCollection, shouldStop: @escaping () -> Bool) throws -> ExperimentOutcome {
+        defer { collection.close() }
+        let s = spec.schedule
+        var lastSaved: URL?
+        while epoch < s.epochs {
+            let epochStart = Date()
+            let phase = collection.quota > 0 ? "waiting_for_clients" : "waiting_for_data"
+            report(phase)
+            let ready: () throws -> Bool = collection.quota > 0 ? { collection.quotaReached } : {
+                _ = try self.buffer.endCollection()
+                return self.buffer.isReadyForTraining
+            }
+            let waiting = {
+                self.environmentSteps = collection.environmentSteps
+                self.stepsPerSecond = collection.status.stepsPerSecond
+                self.report(phase)
+            }
+            guard try collection.wait(until: ready, shouldStop: shouldStop, waiting: waiting) else {
+                environmentSteps = collection.environmentSteps
+                return try stop(&lastSaved)
+            }
+            var values = collection.takeEpoch()
+            let status = collection.status
+            environmentSteps = status.environmentSteps
+            stepsPerSecond = status.stepsPerSecond
+            values["charts/env_steps"] = Double(environmentSteps)
+            values["perf/steps_per_second"] = stepsPerSecond
+            values["collection/sessions"] = Double(status.sessions)
+            lastReturn = values["val/return"] ?? values["train/return"] ?? lastReturn
+            lastSuccess = values["val/success_rate"] ?? lastSuccess
+            try record(values)
+            let statistics = try buffer.endCollection()
+            try record(["buffer/files": Double(statistics.totalFiles), "buffer/deleted": Double(statistics.deletedFiles)])
+            guard buffer.isReadyForTraining, epoch >= s.startLearningAtEpoch else { epoch += 1; continue }
+            try train(shouldStop: shouldStop)
+            if shouldStop() { return try stop(&lastSaved) }
+            try collection.refresh(from: agent, epoch: epoch + 1)
+            epochSeconds.append(Date().timeIntervalSince(epochStart))
+            try record(["charts/epoch": Double(epoch), "perf/epoch_seconds": epochSeconds.last!])
+            if epoch % spec.checkpointInterval == 0 || epoch == s.epochs - 1 { lastSaved = try checkpoint() }
+            epoch += 1
+        }
+        report("finished")
+        return ExperimentOutcome(epochsCompleted: epoch, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
+                                 stopped: false, lastCheckpoint: lastSaved)
     }
 }

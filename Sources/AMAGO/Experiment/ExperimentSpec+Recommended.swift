@@ -71,6 +71,12 @@ extension ExperimentSpec {
             s.agent.multigamma = false
             s.agent.minReturn = -1000; s.agent.maxReturn = 1000
             s.exploration.annealSteps = 20_000
+        case "external":
+            // A CartPole-sized example: clients replace the spaces with their environment's.
+            s.environmentParameters = ["observation_size": .of(4), "action_space": .object(["kind": .string("discrete"), "n": .of(2)]),
+                                       "episodes_per_trial": .of(1)]
+            trial(64, epochs: 40)
+            s.exploration.annealSteps = 20_000
         default:
             trial(64, epochs: 40)
         }
