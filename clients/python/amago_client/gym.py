@@ -439,8 +439,8 @@ class _Evaluator:
         try:
             result = evaluate(self.client, summary.experiment, self.envs, self.episodes_per_trial, mode="eval",
                               max_steps=self.max_steps, seed=seed)
-        except (Conflict, Gone):
-            if self.client.experiment(summary.experiment).get("status") != "running":
+        except (Conflict, Gone) as error:
+            if _ended(self.client, summary.experiment, error):
                 return False
             raise
         summary.evaluations.append(result)
@@ -449,6 +449,20 @@ class _Evaluator:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def _ended(client: Client, experiment: str, error: Exception, settle: float = 60.0) -> bool:
+    """Whether a 409/410 answer means the experiment stopped running.
+
+    ``not_running`` says so; the experiment's status may trail it by a moment (the run closes
+    collection before its job is marked finished), so wait for the status to follow.
+    """
+    if isinstance(error, Conflict) and error.code == "not_running":
+        deadline = time.monotonic() + settle
+        while client.experiment(experiment).get("status") == "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+    return client.experiment(experiment).get("status") != "running"
 
 
 def _collect(
@@ -469,7 +483,7 @@ def _collect(
         try:
             batch = _send(client, summary.experiment, actors, collect=True)
         except (Conflict, Gone) as error:
-            if client.experiment(summary.experiment).get("status") != "running":
+            if _ended(client, summary.experiment, error):
                 return
             if isinstance(error, Gone):
                 # Sessions expired (idle timeout) while the experiment runs on: start new trials.
