@@ -48,6 +48,13 @@ def test_invalid_spaces_are_refused_naming_the_field(client: Client, parameters:
     assert [e["id"] for e in client.list_experiments()] == before
 
 
+def test_envs_lists_external_with_a_valid_recommended_spec(client: Client) -> None:
+    external = next(e for e in client.envs() if e["name"] == "external")
+    names = {p["name"] for p in external["parameters"]}
+    assert {"observation_size", "action_space", "episodes_per_trial"} <= names
+    assert client.validate(external["recommended_spec"])["valid"] is True
+
+
 def test_wrong_observation_width_is_refused_and_nothing_is_recorded(client: Client) -> None:
     with running(client, external_spec()) as experiment:
         first = client.act(experiment, OBS, reset=True, collect=True)

@@ -72,17 +72,38 @@ def test_episodes_need_an_external_experiment(client: Client) -> None:
         finish(client, builtin)
 
 
-def test_offline_experiment_trains_on_uploaded_episodes(client: Client) -> None:
-    rng = random.Random(3)
+def offline_spec() -> Dict[str, Any]:
+    """An external experiment that trains only on uploads: 2 epochs of 3 updates."""
     spec = external_spec()
     spec["schedule"].update({"epochs": 2, "timesteps_per_epoch": 0, "batches_per_epoch": 3})
-    with running(client, spec) as experiment:
+    return spec
+
+
+def test_offline_experiment_trains_on_episodes_uploaded_while_stopped(client: Client) -> None:
+    rng = random.Random(3)
+    experiment = str(client.create_experiment(offline_spec())["id"])
+    try:
+        assert client.wait(experiment, "running")["progress"]["phase"] in ("waiting_for_data", "starting", None)
+        assert finish(client, experiment)["status"] == "stopped"
+        answer = client.upload_episodes(experiment, [episode(rng.randint(2, 6), rng) for _ in range(16)])
+        assert answer.accepted == 16
+        client.resume(experiment)
+        done = client.wait(experiment, ["succeeded"], timeout=300)
+        assert done["progress"]["grad_steps"] == 2 * 3
+        assert done["progress"]["env_steps"] == 0
+        # Both epochs trained on the uploaded trials, one buffer file each, and nothing else.
+        assert client.metric(experiment, "buffer/files").values == [16, 16]
+        assert client.checkpoints(experiment), "no checkpoint after offline training"
+    finally:
+        finish(client, experiment)
+
+
+def test_offline_experiment_trains_on_episodes_uploaded_while_running(client: Client) -> None:
+    rng = random.Random(4)
+    with running(client, offline_spec()) as experiment:
         answer = client.upload_episodes(experiment, [episode(rng.randint(2, 6), rng) for _ in range(16)])
         assert answer.accepted == 16
         done = client.wait(experiment, ["succeeded"], timeout=300)
         assert done["progress"]["grad_steps"] == 2 * 3
-        # By the last epoch the buffer holds the uploaded trials, one file each, and nothing else.
         files = client.metric(experiment, "buffer/files").values
-        assert files[-1] == 16 and all(f is not None and f <= 16 for f in files), files
-        assert done["progress"]["env_steps"] == 0
-        assert client.checkpoints(experiment), "no checkpoint after offline training"
+        assert len(files) == 2 and all(f is not None and 0 < f <= 16 for f in files), files
