@@ -54,13 +54,23 @@
   }
 
   /** A progress bar with "epoch n / N" and the ETA of a running experiment. */
+  /** A phase as words: "waiting_for_clients" → "waiting for clients". */
+  function phaseText(phase) { return String(phase).replace(/_/g, ' '); }
+
+  /** What the clients of a running external experiment are doing, in one line. */
+  function collectionText(c) {
+    if (!c) return null;
+    return c.sessions + (c.sessions === 1 ? ' session' : ' sessions') + ' · ' + AmagoChart.formatNumber(c.steps_per_second) +
+      ' steps/s · epoch ' + AmagoChart.formatNumber(c.epoch_steps) + ' / ' + AmagoChart.formatNumber(c.epoch_quota);
+  }
+
   function progressBar(e) {
     const p = e.progress || {};
     const fraction = Math.max(0, Math.min(1, p.fraction || 0));
     const done = e.status === 'succeeded';
     const label = (p.epoch || 0) + ' / ' + (p.epochs || 0);
     const eta = e.status === 'running' && p.eta_seconds !== null && p.eta_seconds !== undefined
-      ? 'ETA ' + AmagoChart.formatDuration(p.eta_seconds) : (p.phase && e.status === 'running' ? p.phase : '');
+      ? 'ETA ' + AmagoChart.formatDuration(p.eta_seconds) : (p.phase && e.status === 'running' ? phaseText(p.phase) : '');
     return h('div.progress', { title: 'epoch ' + label },
       h('div.progress-track', h('div.progress-fill.status-' + e.status, { style: 'width:' + (done ? 100 : fraction * 100).toFixed(1) + '%' })),
       h('div.progress-text', h('span', label), h('span.muted', eta)));
@@ -141,7 +151,7 @@
 
   root.Amago = {
     h: h, pages: pages, statusBadge: statusBadge, relativeTime: relativeTime, absoluteTime: absoluteTime,
-    progressBar: progressBar, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
+    progressBar: progressBar, phaseText: phaseText, collectionText: collectionText, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
   };
   document.addEventListener('DOMContentLoaded', start);
 })(this);

@@ -78,14 +78,15 @@
       const p = e.progress || {};
       const latest = e.latest_metrics || {};
       const ret = p.last_return !== null && p.last_return !== undefined ? p.last_return : latest['val/return'];
-      stats.replaceChildren(
+      stats.replaceChildren.apply(stats, [
         h('div.stat.stat-wide', h('div.stat-label', 'Progress'), Amago.progressBar(e)),
         stat('Env steps', AmagoChart.formatNumber(p.env_steps)),
         stat('Gradient steps', AmagoChart.formatNumber(p.grad_steps)),
         stat('Eval return', AmagoChart.formatNumber(ret)),
         stat('Success', percent(p.last_success_rate)),
         stat('Running time', e.started_at ? AmagoChart.formatDuration(((e.finished_at ? Date.parse(e.finished_at) : Date.now()) - Date.parse(e.started_at)) / 1000) : '–',
-          p.phase && e.status === 'running' ? p.phase : null));
+          p.phase && e.status === 'running' ? Amago.phaseText(p.phase) : null),
+        e.collection ? stat('Clients', Amago.collectionText(e.collection)) : null].filter(Boolean));
       errorBox.hidden = !e.error;
       errorBox.textContent = e.error ? 'Error: ' + e.error : '';
     }

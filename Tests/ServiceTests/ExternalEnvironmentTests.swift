@@ -166,10 +166,12 @@ struct ExternalEnvironmentTests {
         let success = Double(test.trials.filter(\.1).count) / Double(test.trials.count)
         #expect(success >= 0.95, "success rate of the policy trained over HTTP: \(success)")
 
-        // Offline: record the trained policy's episodes (sampling, for some variety), upload them to a
-        // fresh experiment that collects nothing, and train it from them alone.
+        // Offline: record the trained policy's episodes, a third of its actions replaced by random
+        // ones (so that the data shows what other actions lead to), upload them to a fresh
+        // experiment that collects nothing, and train it from them alone.
         var episodes: [JSONValue] = []
-        for e in 0..<48 {
+        var noise = SeededGenerator(seed: 7)
+        for e in 0..<96 {
             let env = try Self.tmaze(seed: UInt64(20_000 + e))
             var observation = env.reset(seed: UInt64(20_000 + e))
             var observations: [JSONValue] = [.array(observation.map { .number(Double($0)) })], acts: [JSONValue] = [], rewards: [JSONValue] = []
@@ -180,7 +182,8 @@ struct ExternalEnvironmentTests {
                 if let session { body["session"] = .string(session) }
                 let answer = try client.call("POST", "/act", .object(body))
                 session = answer.json?["session"]?.stringValue
-                let a = try #require(answer.json?["action"]?.doubleValue)
+                var a = try #require(answer.json?["action"]?.doubleValue)
+                if Double.random(in: 0..<1, using: &noise) < 1.0 / 3 { a = Double(Int.random(in: 0..<actions, using: &noise)) }
                 let r = try env.step(.discrete(Int(a)))
                 observations.append(.array(r.observation.map { .number(Double($0)) }))
                 acts.append(.number(a)); rewards.append(.number(r.reward))
@@ -206,7 +209,7 @@ struct ExternalEnvironmentTests {
         #expect(refused.status == 422)
         #expect(refused.json?["error"]?["field"]?.stringValue == "episodes[1].actions[0]", "\(String(describing: refused.json))")
         let uploaded = try client.call("POST", "/experiments/\(offlineID)/episodes", .object(["episodes": .array(episodes)]))
-        #expect(uploaded.status == 201 && uploaded.json?["accepted"]?.doubleValue == 48, "\(String(describing: uploaded.json))")
+        #expect(uploaded.status == 201 && uploaded.json?["accepted"]?.doubleValue == 96, "\(String(describing: uploaded.json))")
         let builtIn = try client.call("POST", "/experiments", .object(["environment": .object(["name": .string("tmaze_passive")])]))
         let builtInID = try #require(builtIn.json?["id"]?.stringValue)
         #expect(try client.call("POST", "/experiments/\(builtInID)/episodes", .object(["episodes": .array(episodes)])).status == 409)
