@@ -82,7 +82,7 @@ enum EnvironmentCatalog {
             .object([
                 "name": .string(d.name), "summary": .string(d.summary),
                 "parameters": .array(d.parameters.map { p in
-                    .object(["name": .string(p.name), "default": p.defaultValue, "expected": .string(p.kind.expectation),
+                    .object(["name": .string(p.name), "default": p.defaultValue, "required": .bool(p.isRequired), "expected": .string(p.kind.expectation),
                              "description": .string(p.summary)])
                 }),
                 "recommended_spec": try ExperimentSpec.recommended(for: d.name).json,

@@ -27,7 +27,8 @@ struct Envs: ParsableCommand {
             let list: [JSONValue] = try descriptors.map { d in
                 .object(["name": .string(d.name), "summary": .string(d.summary),
                          "parameters": .array(d.parameters.map { p in
-                             .object(["name": .string(p.name), "default": p.defaultValue, "description": .string(p.summary)]) }),
+                             .object(["name": .string(p.name), "default": p.defaultValue, "required": .bool(p.isRequired),
+                                      "description": .string(p.summary)]) }),
                          "recommended_spec": try ExperimentSpec.recommended(for: d.name).json])
             }
             let encoder = JSONEncoder()
@@ -37,7 +38,7 @@ struct Envs: ParsableCommand {
         }
         for d in descriptors {
             print("\(d.name)\n  \(d.summary)")
-            for p in d.parameters { print("    \(p.name) = \(p.defaultValue)  — \(p.summary)") }
+            for p in d.parameters { print("    \(p.name) = \(p.isRequired ? "(required)" : p.defaultValue.description)  — \(p.summary)") }
         }
         if descriptors.count == 1, let only = descriptors.first {
             print("\nrecommended spec:\n" + String(decoding: try ExperimentSpec.recommended(for: only.name).encoded(), as: UTF8.self))
