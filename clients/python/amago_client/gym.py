@@ -213,7 +213,7 @@ class _Actor:
         self.last_episode_return, self.episode_return = self.episode_return, 0.0
         self.episodes_in_trial += 1
         self.expect_trial_over = self.episodes_in_trial >= self.episodes_per_trial
-        if not self.expect_trial_over or continue_after_trial:
+        if (continue_after_trial if self.expect_trial_over else not cut):
             # Same request, same session: the next episode's first observation follows the report.
             first, _ = self.env.reset()
             self.pending.append(Step(self.observe(first), self.session, reset=self.expect_trial_over))
@@ -377,8 +377,9 @@ def run(
     Returns:
         a :class:`RunSummary`.
     """
-    if actors < 1:
-        raise ValueError("actors must be at least 1")
+    if not 1 <= actors <= 512:
+        # A vector step sends up to two steps per actor; a batch holds at most 1024.
+        raise ValueError("actors must be in 1...512")
     make = make_env_fn(env, env_kwargs)
     own_client = client is None
     client = client or Client(url, token=token)
