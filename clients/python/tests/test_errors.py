@@ -217,3 +217,23 @@ def test_mutating_requests_need_the_token(tmp_path: Path) -> None:
             finish(c, experiment)
     finally:
         assert srv.stop() == 0, srv.log_tail()
+
+
+def test_continuous_actions_come_in_the_spec_bounds(client: Client) -> None:
+    low, high = [-2.0, 0.0], [2.0, 10.0]
+    spec = external_spec(action_space={"kind": "continuous", "low": low, "high": high})
+    with running(client, spec) as experiment:
+        step = client.act(experiment, OBS, reset=True, collect=True)
+        actions = []
+        for t in range(30):
+            assert isinstance(step.action, list) and len(step.action) == 2, step
+            actions.append(step.action)
+            step = client.act(experiment, OBS, session=step.session, reward=0.1, collect=True)
+        for a in actions:
+            assert all(lo - 1e-5 <= x <= hi + 1e-5 for x, lo, hi in zip(a, low, high)), a
+        # Exploration spreads them: not all at one point of the box.
+        assert len({tuple(round(x, 3) for x in a) for a in actions}) > 1, actions
+        with pytest.raises(InvalidInput) as caught:
+            client.upload_episodes(experiment, [{"observations": [OBS, OBS], "actions": [[0.0, 11.0]],
+                                                 "rewards": [0.0], "terminated": True}])
+        assert caught.value.field == "episodes[0].actions[0]"
