@@ -333,7 +333,7 @@ def _check_spaces(parameters: Mapping[str, Any], env: gymnasium.Env) -> None:
     same = have.get("kind") == want["kind"] and (
         have.get("n") == want.get("n")
         if want["kind"] == "discrete"
-        else np.allclose(have.get("low", []), want["low"]) and np.allclose(have.get("high", []), want["high"])
+        else all(len(have.get(k) or []) == len(want[k]) and np.allclose(have[k], want[k]) for k in ("low", "high"))
     )
     if not same:
         raise ValueError(f"the experiment's action_space {have} differs from the env's {want}")
@@ -370,7 +370,8 @@ def run(
         progress: print a progress line every ``progress_interval`` seconds.
         env_kwargs: keyword arguments of ``gymnasium.make`` for an env id.
         name: the new experiment's name (default: the env id).
-        seed: the first reset of actor i uses ``seed + i``; evaluation envs continue from there.
+        seed: the first reset of actor i uses ``seed + i``; evaluation round k resets its envs with
+            seeds derived from ``seed`` and k.
         client: an existing client to use (then ``url`` and ``token`` are ignored).
         start_timeout: seconds to wait for the experiment to start running.
 

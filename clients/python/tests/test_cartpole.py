@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from amago_client import Client
 from amago_client.gym import run
-from conftest import Server, collected_steps, finish
+from conftest import Server, collected_steps, external_spec, finish, running
 
 SMALL_MODEL = {"d_model": 16, "layers": 1, "heads": 2, "timestep_hidden": 32, "timestep_output": 16,
                "actor_hidden": 32, "critic_hidden": 32}
@@ -78,3 +80,10 @@ def test_amago_gym_command_reports_an_invalid_spec(server: Server, tmp_path: Pat
                            "--spec", str(overrides), "--quiet"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "schedule.epochs" in done.stderr, done.stderr
+
+
+def test_runner_refuses_to_attach_an_env_of_other_spaces(server: Server, client: Client) -> None:
+    with running(client, external_spec(observation_size=3)) as experiment:
+        with pytest.raises(ValueError, match="observes 3 numbers; the env gives 4"):
+            run(server.url, "CartPole-v1", actors=2, experiment=experiment, progress=False)
+        assert collected_steps(client, experiment) == 0
