@@ -154,7 +154,7 @@ struct BenchAct: ParsableCommand {
         let rng = RandomGenerator(seed: 5)
         let observations = clients.map { _ in (0..<observationWidth).map { _ in String(format: "%.3f", rng.uniform(-1, 1)) }.joined(separator: ",") }
         let requests = Locked([[UInt8]](repeating: [], count: clients.count))
-        let failures = concurrently(clients.count) { i in
+        let failures = Self.concurrently(clients.count) { i in
             let client = clients[i], obs = observations[i]
             let first = try client.send(BenchActClient.post("/act", json: #"{"experiment":"\#(experimentID)","observation":[\#(obs)],"reset":true}"#))
             guard first.status == 200, case let reply as [String: Any] = try JSONSerialization.jsonObject(with: Data(first.body)),
@@ -180,7 +180,7 @@ struct BenchAct: ParsableCommand {
         let collected = Locked(Run())
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(seconds * 1e9)
-        let failures = concurrently(clients.count) { i in
+        let failures = Self.concurrently(clients.count) { i in
             var run = Run()
             let cpu = BenchActClient.threadCPUSeconds()
             var now = DispatchTime.now().uptimeNanoseconds
@@ -203,7 +203,7 @@ struct BenchAct: ParsableCommand {
     }
 
     /// Runs `body(i)` for `0..<count` on `count` threads at once; returns the errors thrown.
-    func concurrently(_ count: Int, _ body: @escaping (Int) throws -> Void) -> [Error] {
+    static func concurrently(_ count: Int, _ body: @escaping (Int) throws -> Void) -> [Error] {
         let group = DispatchGroup()
         let errors = Locked([Error]())
         for i in 0..<count {
