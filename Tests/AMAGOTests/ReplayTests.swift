@@ -104,6 +104,21 @@ struct TemporaryDirectory {
         #expect(ReplayBuffer.timestamp(of: later) > ReplayBuffer.timestamp(of: fifo[9]))
     }
 
+    @Test func replayBuffer_removesTemporaryFilesThatACrashLeftButNotOnesBeingWritten() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let fifo = dir.url.appendingPathComponent("fifo")
+        try FileManager.default.createDirectory(at: fifo, withIntermediateDirectories: true)
+        let stale = fifo.appendingPathComponent(".dat.nosync1234.abcd"), live = fifo.appendingPathComponent(".dat.nosync5678.efgh")
+        try Data([1, 2, 3]).write(to: stale)
+        try Data([4, 5, 6]).write(to: live)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: stale.path)
+        let buffer = try ReplayBuffer(directory: dir.url, capacity: 10)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: live.path))
+        #expect(buffer.fileCount == 0)
+    }
+
     @Test func replayBuffer_readinessNeedsMoreThanMinimumFiles() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanUp() }

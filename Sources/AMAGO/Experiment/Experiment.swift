@@ -249,7 +249,7 @@ extension Experiment {
             let phase = collection.quota > 0 ? "waiting_for_clients" : "waiting_for_data"
             report(phase)
             let ready: () throws -> Bool = collection.quota > 0 ? { collection.quotaReached } : {
-                _ = try self.buffer.endCollection()
+                _ = try collection.excludingUploads { try self.buffer.endCollection() }
                 return self.buffer.isReadyForTraining
             }
             let waiting = {
@@ -271,7 +271,7 @@ extension Experiment {
             lastReturn = values["val/return"] ?? values["train/return"] ?? lastReturn
             lastSuccess = values["val/success_rate"] ?? lastSuccess
             try record(values)
-            let statistics = try buffer.endCollection()
+            let statistics = try collection.excludingUploads { try buffer.endCollection() }
             try record(["buffer/files": Double(statistics.totalFiles), "buffer/deleted": Double(statistics.deletedFiles)])
             guard buffer.isReadyForTraining, epoch >= s.startLearningAtEpoch else { epoch += 1; continue }
             try train(shouldStop: shouldStop)

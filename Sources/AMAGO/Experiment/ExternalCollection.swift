@@ -60,7 +60,7 @@ public enum ExternalStepError: Error, Equatable, CustomStringConvertible {
         case let .sessionEnded(_, id, reason): return "session '\(id)' has ended (\(reason)); start a new one"
         case let .trialOver(_, id): return "the trial of session '\(id)' is over: send its next observation with \"reset\": true"
         case let .wrongMode(_, id, mode): return "session '\(id)' is a \(mode) session"
-        case .closed: return "the experiment is not collecting (it is no longer running)"
+        case .closed: return "the experiment is no longer collecting: its run has ended (it is finishing, stopping or stopped)"
         case .offline: return "the experiment trains offline (timesteps_per_epoch 0): upload episodes instead of collecting"
         }
     }
@@ -134,6 +134,11 @@ public final class ExternalCollection: @unchecked Sendable {
     private var outcomes: [Mode: Outcomes] = [:]
     private var recent: [(time: Date, steps: Int)] = []
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Held while an upload writes its files and while the trainer reads the buffer's file list,
+    /// so that an epoch sees an upload whole or not at all.
+    private let uploadGate = NSLock()
+    /// Trajectories finished by the step under way, written once the lock is released.
+    private var finished: [TrajectorySlice] = []
 
     /// Prefixes of the session ids of collection and evaluation sessions.
     public static let sessionPrefixes = ["col-", "eval-"]
@@ -191,16 +196,19 @@ public final class ExternalCollection: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` (a refresh of the buffer's file list) while no upload is being written.
+    func excludingUploads<T>(_ body: () throws -> T) rethrows -> T { try uploadGate.withLock(body) }
+
     /// Whether the epoch's quota of steps has been collected.
     var quotaReached: Bool { condition.lock(); defer { condition.unlock() }; return epochCollected >= quota }
 
     /// Adds uploaded episodes to the replay buffer at once (the learner samples them from its
     /// next epoch on) and wakes a trainer waiting for data.
     public func upload(_ episodes: [TrajectorySlice]) throws {
+        try uploadGate.withLock { for e in episodes { try buffer.add(e, environmentName: "external") } }
         condition.lock()
-        defer { condition.unlock() }
-        for e in episodes { try buffer.add(e, environmentName: "external") }
         condition.broadcast()
+        condition.unlock()
     }
 
     /// Starts the next epoch's count (steps beyond the quota count toward it) and returns the
@@ -278,9 +286,27 @@ public final class ExternalCollection: @unchecked Sendable {
     /// Applies a batch of steps in order and answers each; a session may appear several times
     /// (its steps apply one after another). Every element is checked before anything is
     /// recorded: on an error, nothing of the batch took effect.
+    /// The trajectories a batch finished are written to the buffer after the lock is released
+    /// (each write syncs a file), but before the batch is answered: an acknowledged trial is stored.
     public func step(_ steps: [ExternalStep], mode: Mode, sample: Bool = false) throws -> (results: [ExternalStepResult], epoch: Int, environmentSteps: Int) {
         condition.lock()
-        defer { condition.unlock() }
+        let answer: (results: [ExternalStepResult], epoch: Int, environmentSteps: Int)
+        let written: [TrajectorySlice]
+        do {
+            answer = try stepLocked(steps, mode: mode, sample: sample)
+            written = finished
+            finished = []
+        } catch {
+            finished = []
+            condition.unlock()
+            throw error
+        }
+        condition.unlock()
+        for trajectory in written { try buffer.add(trajectory, environmentName: "external") }
+        return answer
+    }
+
+    private func stepLocked(_ steps: [ExternalStep], mode: Mode, sample: Bool) throws -> (results: [ExternalStepResult], epoch: Int, environmentSteps: Int) {
         if isClosed { throw ExternalStepError.closed }
         if mode == .collect && quota == 0 { throw ExternalStepError.offline }
         let now = Date()
@@ -388,7 +414,7 @@ public final class ExternalCollection: @unchecked Sendable {
     private func advance(_ s: Session, with step: ExternalStep, opening: Bool) throws -> Advance {
         let width = agent.actionSpace.width
         if opening || step.reset {
-            try storeUnfinished(s)
+            storeUnfinished(s)
             try s.memory.reset(where: [true])
             s.exploration?.trialEnded(actor: 0)
             (s.time, s.episodes, s.trialReturn) = (0, 0, 0)
@@ -406,7 +432,7 @@ public final class ExternalCollection: @unchecked Sendable {
             let next = Timestep(observation: step.observation, previousAction: s.previousAction, reward: reward,
                                 timeIndex: s.time, isTerminal: false)
             s.trajectory.append(next)
-            try storePieceIfLong(s)
+            storePieceIfLong(s)
             return .act(next)
         case .acting:
             if s.mode == .collect { collected += 1; epochCollected += 1 }
@@ -422,14 +448,14 @@ public final class ExternalCollection: @unchecked Sendable {
                                 timeIndex: s.time, isTerminal: step.terminated)
             s.trajectory.append(next)
             guard done else {
-                try storePieceIfLong(s)
+                storePieceIfLong(s)
                 return .act(next)
             }
             var o = outcomes[s.mode] ?? Outcomes()
             o.returns.append(s.trialReturn)
             if let success = step.success { o.successes.append(success ? 1 : 0) }
             outcomes[s.mode] = o
-            if s.mode == .collect { try buffer.add(ActorGroup.slice(s.trajectory), environmentName: "external") }
+            if s.mode == .collect { finished.append(ActorGroup.slice(s.trajectory)) }
             s.trajectory = []
             s.phase = .trialOver
             return .over(trial: true)
@@ -437,16 +463,16 @@ public final class ExternalCollection: @unchecked Sendable {
     }
 
     /// A trial cut short by a reset is stored as far as it went (no terminal flag).
-    private func storeUnfinished(_ s: Session) throws {
-        if s.mode == .collect, s.trajectory.count > 1 { try buffer.add(ActorGroup.slice(s.trajectory), environmentName: "external") }
+    private func storeUnfinished(_ s: Session) {
+        if s.mode == .collect, s.trajectory.count > 1 { finished.append(ActorGroup.slice(s.trajectory)) }
         s.trajectory = []
     }
 
     /// Writes a long trial's transitions so far as one piece; the next piece starts from its
     /// last timestep, so no transition is lost.
-    private func storePieceIfLong(_ s: Session) throws {
+    private func storePieceIfLong(_ s: Session) {
         guard s.trajectory.count > pieceLength else { return }
-        if s.mode == .collect { try buffer.add(ActorGroup.slice(s.trajectory), environmentName: "external") }
+        if s.mode == .collect { finished.append(ActorGroup.slice(s.trajectory)) }
         s.trajectory = [s.trajectory[s.trajectory.count - 1]]
     }
 

@@ -55,6 +55,7 @@ public final class ReplayBuffer: @unchecked Sendable {
                 throw AMAGOError.replayStorage(path: dir.path, message: "cannot create: \(error.localizedDescription)")
             }
         }
+        Self.removeStrayTemporaryFiles(in: [fifoDirectory, protectedDirectory])
         try refresh()
         lastTime = fifoFiles.map { Self.timestamp(of: $0) }.max() ?? 0
     }
@@ -162,6 +163,20 @@ public final class ReplayBuffer: @unchecked Sendable {
             (Self.timestamp(of: $0), $0.lastPathComponent) < (Self.timestamp(of: $1), $1.lastPathComponent)
         }
         protectedFiles = try Self.trajectoryFiles(in: protectedDirectory).sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// Deletes what atomic writes cut short by a crash left behind: hidden temporary files that
+    /// were never renamed into place (their trajectories were never acknowledged), once they are
+    /// a minute old, so that a write under way in another buffer object is left alone.
+    static func removeStrayTemporaryFiles(in directories: [URL]) {
+        for dir in directories {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            for name in names where name.hasPrefix(".") && !name.hasSuffix(".\(TrajectoryFile.pathExtension)") {
+                let url = dir.appendingPathComponent(name)
+                let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+                if let modified, Date().timeIntervalSince(modified) > 60 { try? FileManager.default.removeItem(at: url) }
+            }
+        }
     }
 
     private static func trajectoryFiles(in dir: URL) throws -> [URL] {
