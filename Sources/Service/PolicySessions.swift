@@ -218,20 +218,21 @@ public final class PolicySessions: @unchecked Sendable {
         var outcomes = [ActOutcome?](repeating: nil, count: steps.count)
         var remaining = Array(steps.indices)
         while !remaining.isEmpty {
-            var seen: Set<ObjectIdentifier> = [], round: [Int] = [], later: [Int] = []
-            for i in remaining {
-                if seen.insert(ObjectIdentifier(contextsInOrder[i])).inserted { round.append(i) } else { later.append(i) }
-            }
-            remaining = later
+            // Each session's steps in order up to the first that needs an action; a step that
+            // ends a trial needs none, so the reset after it joins the same pass.
+            var acted: Set<ObjectIdentifier> = [], later: [Int] = []
             var byPolicy: [ObjectIdentifier: [Int]] = [:]
-            for i in round {
+            for i in remaining {
                 let context = contextsInOrder[i]
+                if acted.contains(ObjectIdentifier(context)) { later.append(i); continue }
                 if steps[i].ends && !steps[i].reset {
                     context.policy.lock.withLock { context.endTrial() }
                 } else {
                     byPolicy[ObjectIdentifier(context.policy), default: []].append(i)
+                    acted.insert(ObjectIdentifier(context))
                 }
             }
+            remaining = later
             for group in byPolicy.values {
                 let requests = group.map { i in
                     ActRequest(context: contextsInOrder[i], observation: inputs[i], reward: steps[i].reward, reset: steps[i].reset, sample: sample)

@@ -327,20 +327,24 @@ public final class ExternalCollection: @unchecked Sendable {
         var remaining = Array(steps.indices)
         var stepsBefore = collected
         while !remaining.isEmpty {
-            // One round: the first pending step of every session.
-            var seen: Set<String> = [], round: [Int] = [], later: [Int] = []
-            for i in remaining { if seen.insert(ids[i]).inserted { round.append(i) } else { later.append(i) } }
-            remaining = later
+            // One round: each session's pending steps in order up to the first that needs an
+            // action (a step that ends an episode needs none, so the reset after it joins the
+            // same forward pass); the rest wait for the next round.
+            var acted: Set<String> = [], later: [Int] = []
             var acting: [(index: Int, session: Session, input: Timestep)] = []
-            for i in round {
+            for i in remaining {
+                if acted.contains(ids[i]) { later.append(i); continue }
                 let session = sessions[ids[i]]!
                 session.lastUsed = now
                 switch try advance(session, with: steps[i], opening: steps[i].session == nil) {
-                case .act(let input): acting.append((i, session, input))
+                case .act(let input):
+                    acting.append((i, session, input))
+                    acted.insert(ids[i])
                 case .over(let trial):
                     results[i] = ExternalStepResult(action: nil, session: session.id, contextLength: 0, episodeOver: true, trialOver: trial)
                 }
             }
+            remaining = later
             guard !acting.isEmpty else { continue }
             let chosen = try agent.act(observations: acting.map(\.input.observation), rl2: acting.map(\.input.rl2),
                                        times: acting.map(\.input.timeIndex), memories: acting.map(\.session.memory),
