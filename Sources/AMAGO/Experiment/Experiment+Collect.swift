@@ -11,10 +11,11 @@ extension Experiment {
         guard collection == nil else {
             throw AMAGOError.invalidConfiguration(field: "environment.name", message: "an external environment is collected by its clients")
         }
-        let group = try ActorGroup(environments: makeEnvironments(count: actors, seedOffset: 2_000_003), agent: agent,
+        try actingAgent.copyWeights(from: agent)
+        let group = try ActorGroup(environments: makeEnvironments(count: actors, seedOffset: 2_000_003), agent: actingAgent,
                                    seed: spec.seed &* 17 &+ 2_000_003)
-        let exploration = Exploration(schedule: spec.explorationSchedule(), actors: actors, using: rng)
-        let stats = try group.run(steps: steps, agent: agent, sample: true, exploration: exploration, shouldStop: { false }) { trajectory, name in
+        let exploration = Exploration(schedule: spec.explorationSchedule(), actors: actors, using: explorationRNG)
+        let stats = try group.run(steps: steps, agent: actingAgent, sample: true, exploration: exploration, shouldStop: { false }) { trajectory, name in
             try buffer.add(trajectory, environmentName: name)
         }
         return stats.steps

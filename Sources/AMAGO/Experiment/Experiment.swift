@@ -41,6 +41,11 @@ public final class Experiment {
     let rng: RandomGenerator
     /// Collection over HTTP, for an experiment on an external environment (nil otherwise).
     public let collection: ExternalCollection?
+    /// The policy that collects and evaluates built-in environments: a frozen copy of `agent`
+    /// taken before each collection phase, so collection can run while `agent` trains.
+    let actingAgent: Agent
+    /// The exploration noise's own generator (the learner's `rng` samples batches meanwhile).
+    let explorationRNG: RandomGenerator
     /// Called whenever the phase changes and after every epoch.
     public var onProgress: ((ExperimentProgress) -> Void)?
     public private(set) var epoch = 0, environmentSteps = 0, gradientSteps = 0
@@ -63,6 +68,9 @@ public final class Experiment {
         learner = Learner(agent: agent, optimizer: spec.optimizerConfiguration())
         buffer = try ReplayBuffer(directory: directory.appendingPathComponent("buffer"), capacity: spec.schedule.bufferCapacity)
         rng = RandomGenerator(seed: spec.seed &+ 0x5EED)
+        explorationRNG = RandomGenerator(seed: spec.seed &+ 0xE8F1)
+        actingAgent = try Agent(observationWidth: width, actionSpace: probe.actionSpace, configuration: spec.agentConfiguration(),
+                                seed: spec.seed &+ 0xAC7)
         if let external = probe as? ExternalEnvironment {
             collection = try ExternalCollection(spec: spec, parameters: external.parameters, learnerAgent: agent, buffer: buffer,
                                                 collectedSteps: 0, idleTimeout: collectionIdleTimeout)
@@ -106,18 +114,36 @@ public final class Experiment {
             return try runExternal(collection, shouldStop: shouldStop)
         }
         let s = spec.schedule
-        let trainers = try ActorGroup(environments: makeEnvironments(count: s.parallelActors, seedOffset: 0), agent: agent,
+        let trainers = try ActorGroup(environments: makeEnvironments(count: s.parallelActors, seedOffset: 0), agent: actingAgent,
                                       seed: spec.seed &* 1_000 &+ UInt64(epoch))
-        let exploration = Exploration(schedule: spec.explorationSchedule(), actors: s.parallelActors, using: rng)
+        let exploration = Exploration(schedule: spec.explorationSchedule(), actors: s.parallelActors, using: explorationRNG)
         var lastSaved: URL?
+        // The next epoch's collection (and evaluation when due) runs while this epoch trains.
+        var background: BackgroundWork<CollectedEpoch>?
+        defer { _ = try? background?.wait() }  // an early exit leaves no collection running
         while epoch < s.epochs {
             let epochStart = Date()
-            if spec.evaluation.interval > 0, epoch % spec.evaluation.interval == 0 { try evaluate(shouldStop: shouldStop) }
-            if shouldStop() { return try stop(&lastSaved) }
-            try collect(trainers, exploration: exploration, shouldStop: shouldStop)
+            let collected: CollectedEpoch
+            if let pending = background {
+                background = nil
+                collected = try pending.wait()
+            } else {
+                try actingAgent.copyWeights(from: agent)
+                report("collecting")
+                collected = try collectEpoch(evaluating: evaluationDue(epoch), trainers, exploration: exploration, shouldStop: shouldStop)
+            }
+            try record(collected, shouldStop: shouldStop)
             if shouldStop() { return try stop(&lastSaved) }
             let statistics = try buffer.endCollection()
             try record(["buffer/files": Double(statistics.totalFiles), "buffer/deleted": Double(statistics.deletedFiles)])
+            if epoch + 1 < s.epochs {
+                // The policy as it is before this epoch's training: its lag is one epoch.
+                try actingAgent.copyWeights(from: agent)
+                let next = epoch + 1
+                background = BackgroundWork { [self] in
+                    try collectEpoch(evaluating: evaluationDue(next), trainers, exploration: exploration, shouldStop: shouldStop)
+                }
+            }
             // Spec §6.3 step 5: with too little data there is no training and no checkpoint.
             guard buffer.isReadyForTraining, epoch >= s.startLearningAtEpoch else { epoch += 1; continue }
             try train(shouldStop: shouldStop)
@@ -136,6 +162,49 @@ public final class Experiment {
                                  stopped: false, lastCheckpoint: lastSaved)
     }
 
+    /// Whether the epoch starts with an evaluation.
+    func evaluationDue(_ epoch: Int) -> Bool { spec.evaluation.interval > 0 && epoch % spec.evaluation.interval == 0 }
+
+    /// What one epoch's collection phase saw, recorded by the epoch loop.
+    struct CollectedEpoch {
+        var evaluation: [String: Double]?
+        var training: [String: Double] = [:]
+        var steps = 0
+        var seconds = 0.0
+    }
+
+    /// An epoch's evaluation (when due) and collection with `actingAgent`; records nothing, so it
+    /// may run beside training.
+    func collectEpoch(evaluating: Bool, _ trainers: ActorGroup, exploration: Exploration,
+                      shouldStop: @escaping () -> Bool) throws -> CollectedEpoch {
+        var out = CollectedEpoch()
+        if evaluating { out.evaluation = try evaluationValues(shouldStop: shouldStop) }
+        if shouldStop() { return out }
+        let start = Date()
+        let stats = try trainers.run(steps: spec.schedule.timestepsPerEpoch, agent: actingAgent, sample: true, exploration: exploration,
+                                     shouldStop: shouldStop) { trajectory, name in try buffer.add(trajectory, environmentName: name) }
+        out.steps = stats.steps
+        out.seconds = Date().timeIntervalSince(start)
+        out.training = stats.points(prefix: "train")
+        return out
+    }
+
+    /// Records a collection phase's metrics under the epoch that used its data.
+    func record(_ collected: CollectedEpoch, shouldStop: () -> Bool) throws {
+        if let values = collected.evaluation {
+            lastReturn = values["val/return"] ?? lastReturn
+            lastSuccess = values["val/success_rate"] ?? lastSuccess
+            try record(values)
+        }
+        environmentSteps += collected.steps
+        stepsPerSecond = Double(collected.steps) / max(collected.seconds, 1e-9)
+        var values = collected.training
+        values["perf/steps_per_second"] = stepsPerSecond
+        values["charts/env_steps"] = Double(environmentSteps)
+        if lastReturn == nil, let r = values["train/return"] { lastReturn = r }
+        try record(values)
+    }
+
     func stop(_ lastSaved: inout URL?) throws -> ExperimentOutcome {
         if gradientSteps > 0 { lastSaved = try checkpoint(closingEpoch: epoch - 1) }
         return ExperimentOutcome(epochsCompleted: epoch, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
@@ -147,20 +216,6 @@ public final class Experiment {
             try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters,
                                          seed: spec.seed &* 7_919 &+ seedOffset &+ UInt64(i))
         }
-    }
-
-    func collect(_ trainers: ActorGroup, exploration: Exploration, shouldStop: () -> Bool) throws {
-        report("collecting")
-        let start = Date()
-        let stats = try trainers.run(steps: spec.schedule.timestepsPerEpoch, agent: agent, sample: true, exploration: exploration,
-                                     shouldStop: shouldStop) { trajectory, name in try buffer.add(trajectory, environmentName: name) }
-        environmentSteps += stats.steps
-        stepsPerSecond = Double(stats.steps) / max(Date().timeIntervalSince(start), 1e-9)
-        var values = stats.points(prefix: "train")
-        values["perf/steps_per_second"] = stepsPerSecond
-        values["charts/env_steps"] = Double(environmentSteps)
-        if lastReturn == nil, let r = values["train/return"] { lastReturn = r }
-        try record(values)
     }
 
     func train(shouldStop: () -> Bool) throws {
@@ -189,17 +244,24 @@ public final class Experiment {
         try record(values)
     }
 
-    /// Runs the policy without exploration on fresh evaluation environments.
+    /// Runs the current policy without exploration on fresh evaluation environments and records
+    /// the results.
     public func evaluate(shouldStop: @escaping () -> Bool = { false }) throws {
         report("evaluating")
-        let e = spec.evaluation
-        let group = try ActorGroup(environments: makeEnvironments(count: e.actors, seedOffset: 1_000_003), agent: agent,
-                                   seed: spec.seed &* 31 &+ 1_000_003 &+ UInt64(epoch))
-        let stats = try group.run(steps: e.timesteps, agent: agent, sample: e.sample, exploration: nil, shouldStop: shouldStop) { _, _ in }
-        let values = stats.points(prefix: "val")
+        try actingAgent.copyWeights(from: agent)
+        let values = try evaluationValues(shouldStop: shouldStop)
         lastReturn = values["val/return"] ?? lastReturn
         lastSuccess = values["val/success_rate"] ?? lastSuccess
         try record(values)
+    }
+
+    /// An evaluation of `actingAgent` on fresh environments, as metric values.
+    func evaluationValues(shouldStop: @escaping () -> Bool) throws -> [String: Double] {
+        let e = spec.evaluation
+        let group = try ActorGroup(environments: makeEnvironments(count: e.actors, seedOffset: 1_000_003), agent: actingAgent,
+                                   seed: spec.seed &* 31 &+ 1_000_003 &+ UInt64(epoch))
+        let stats = try group.run(steps: e.timesteps, agent: actingAgent, sample: e.sample, exploration: nil, shouldStop: shouldStop) { _, _ in }
+        return stats.points(prefix: "val")
     }
 
     /// Saves the full training state as this epoch's checkpoint and as `latest`.

@@ -170,11 +170,7 @@ public final class ExternalCollection: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if let environmentSteps { collected = environmentSteps }
-        let source = learner.namedTensors(), target = agent.namedTensors()
-        guard source.count == target.count else { throw AMAGOError.invalidBatch("the collecting policy does not match the learner") }
-        agent.train(true)  // drops what the last freeze precomputed
-        for (s, t) in zip(source, target) { try t.tensor.assign(s.tensor.data) }
-        try agent.freezeForInference()
+        try agent.copyWeights(from: learner)
         learnerEpoch = epoch
     }
 
