@@ -164,9 +164,19 @@ extension API {
          "episode_over": .bool(r.episodeOver), "trial_over": .bool(r.trialOver)]
     }
 
-    /// The live collection counters of a running external experiment, for its JSON.
-    func collectionJSON(_ experimentID: String) -> JSONValue? {
-        guard let status = collections[experimentID]?.status else { return nil }
+    /// The live collection counters of a running external experiment, for its JSON. A run that
+    /// has just started and not yet opened its collection has none of its own: zero sessions.
+    func collectionJSON(_ experiment: Storage.Experiment) -> JSONValue? {
+        let status: ExternalCollection.Status
+        if let live = collections[experiment.id]?.status {
+            status = live
+        } else if experiment.environment == "external", experiment.status == .running,
+                  let spec = try? ExperimentSpec(json: Data(experiment.spec.utf8)) {
+            status = .init(sessions: 0, environmentSteps: experiment.progress.envSteps, stepsPerSecond: 0, epochSteps: 0,
+                           epochQuota: spec.schedule.timestepsPerEpoch * spec.schedule.parallelActors, epoch: experiment.progress.epoch)
+        } else {
+            return nil
+        }
         return .object(["sessions": JSONBody.int(status.sessions), "env_steps": JSONBody.int(status.environmentSteps),
                         "steps_per_second": JSONBody.number(status.stepsPerSecond), "epoch_steps": JSONBody.int(status.epochSteps),
                         "epoch_quota": JSONBody.int(status.epochQuota)])

@@ -20,7 +20,7 @@ extension API {
                 "fraction": JSONBody.number(Double(min(p.epoch, p.epochs)) / Double(max(p.epochs, 1))),
             ]),
         ]
-        if let collection = collectionJSON(e.id) { o["collection"] = collection }
+        if let collection = collectionJSON(e) { o["collection"] = collection }
         guard detailed else { return .object(o) }
         o["spec"] = (try? JSONDecoder().decode(JSONValue.self, from: Data(e.spec.utf8))) ?? .string(e.spec)
         o["status_history"] = .array(try store.statusHistory(id: e.id).map(Self.statusChangeJSON))

@@ -249,6 +249,10 @@ public final class ExternalCollection: @unchecked Sendable {
     /// What the collection is doing, for progress reports and `/metrics`.
     public struct Status: Sendable {
         public var sessions: Int, environmentSteps: Int, stepsPerSecond: Double, epochSteps: Int, epochQuota: Int, epoch: Int
+        public init(sessions: Int, environmentSteps: Int, stepsPerSecond: Double, epochSteps: Int, epochQuota: Int, epoch: Int) {
+            (self.sessions, self.environmentSteps, self.stepsPerSecond) = (sessions, environmentSteps, stepsPerSecond)
+            (self.epochSteps, self.epochQuota, self.epoch) = (epochSteps, epochQuota, epoch)
+        }
     }
 
     /// The live counters.
