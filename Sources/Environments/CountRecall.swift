@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Count Recall: say how often the query card's value has been dealt so far (more-tasks.md).
 ///

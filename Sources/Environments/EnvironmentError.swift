@@ -1,21 +1,5 @@
 import Foundation
-
-/// One invalid parameter: its name and what was expected.
-public struct FieldError: Equatable, Sendable, CustomStringConvertible {
-    /// The parameter name as written in the request, e.g. `"size"`.
-    public var field: String
-    /// What was expected, e.g. `"an integer in 2...64"`.
-    public var expected: String
-
-    /// Creates a field error.
-    public init(field: String, expected: String) {
-        self.field = field
-        self.expected = expected
-    }
-
-    /// `field: expected …`.
-    public var description: String { "\(field): expected \(expected)" }
-}
+import JSON
 
 /// The errors of the Environments module.
 public enum EnvironmentError: Error, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension EnvironmentRegistry {
     static let multiTaskMix = EnvironmentDescriptor(

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Every built-in environment by name, with documented parameters and a validating factory.
 public enum EnvironmentRegistry {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The action space an external environment declares, in its own units.
 ///

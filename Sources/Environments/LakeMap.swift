@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A Frozen-Lake layout indexed `[x][y]` with `x` the row (spec §8.2).
 public struct LakeMap: Equatable, Codable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A square grid of walls and free cells indexed `(row, col)` (spec §8.5).
 public struct Maze: Equatable, Sendable {

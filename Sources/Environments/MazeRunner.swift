@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// MazeRunner: reach `k` goal cells of a random maze in order, using depth sensors (spec §8.5).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Meta-Frozen-Lake: `k` attempts on the same hidden lake per trial (spec §8.2, §11 items 13, 20).
 ///

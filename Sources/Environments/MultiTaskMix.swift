@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A weighted mix of tasks: one task per trial, padded to common spaces (more-tasks.md, AMAGO-2).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The type and allowed values of one environment parameter.
 public enum ParameterKind: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Point-robot navigation to a hidden goal, several attempts per trial (more-tasks.md).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Repeat First: answer the suit of the episode's first card at every step (more-tasks.md).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Repeat Previous: answer the suit of the card dealt `k` steps ago (more-tasks.md).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A grid cell `(x, y)`.
 public struct GridCell: Equatable, Hashable, Codable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Cart-pole with the velocities hidden: the agent sees only cart position and pole angle (more-tasks.md).
 ///

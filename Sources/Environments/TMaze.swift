@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// T-Maze with the "Alt" penalty, passive and active variants (spec §8.4).
 ///

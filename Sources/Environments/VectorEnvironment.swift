@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One slot's outcome of `VectorEnvironment.step(_:)`.
 public struct SlotStep: Equatable, Sendable {

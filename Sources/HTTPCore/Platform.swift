@@ -6,7 +6,14 @@ import Darwin
 
 /// Writes a line to standard error without Foundation.
 func fputsStandardError(_ text: String) {
-    fputs(text, stderr)
+    var text = text
+    // write(2) on the descriptor: C's `stderr` is a shared mutable global.
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+/// The text of a NUL-terminated C buffer.
+func string(fromNullTerminated buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// The number of online CPUs, at least 1.

@@ -1,7 +1,32 @@
-/// Runs middleware, routing and the handler for one request, and turns errors into responses.
-struct Responder: Sendable {
-    let router: Router
+/// Runs middleware, routing and the handler for one request, and turns errors into responses:
+/// the one request pipeline. The server calls it for every request it parses; in-process callers
+/// (tests, tools) call `respond(to:remoteAddress:)`, which is the same path without the socket.
+///
+/// ```swift
+/// let responder = Responder(router: router)
+/// let response = await responder.respond(to: HTTPRequest(method: .get, target: "/healthz"))
+/// ```
+public struct Responder: Sendable {
+    /// The routes and middleware it answers with.
+    public let router: Router
     let log: @Sendable (String) -> Void
+    private let requestIDs = RequestCounter()
+
+    /// Creates the pipeline over `router`; `log` receives the details of requests that failed with a 500.
+    public init(router: Router, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.router = router
+        self.log = log
+    }
+
+    /// Answers one request in-process, exactly as the server would before writing it to a socket:
+    /// middleware on both sides, routing (404, 405 with `Allow`), the handler, error rendering.
+    public func respond(to request: HTTPRequest, remoteAddress: String = "in-process") async -> HTTPResponse {
+        let context = RequestContext(requestID: requestIDs.next(), startNanos: monotonicNanos(), remoteAddress: remoteAddress)
+        switch respond(to: request, context: context) {
+        case .response(let response): return response
+        case .pending(let pending): return await run(pending)
+        }
+    }
 
     /// An async handler still to run; `depth` middleware have had `willHandle` called.
     struct Pending: Sendable {
@@ -84,5 +109,19 @@ struct Responder: Sendable {
         var r = HTTPResponse.error(.internalError)
         r.headers.set("X-Request-Id", context.requestIDString)
         return r
+    }
+}
+
+/// Request ids for in-process requests (the server's loops number their own).
+final class RequestCounter: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
+    private let lock = Lock()
+    private var value: UInt64 = 0
+
+    func next() -> UInt64 {
+        lock.withLock {
+            value &+= 1
+            return value << 8 | 0xFF  // low byte 0xFF: never equal to an id of a server loop
+        }
     }
 }

@@ -128,13 +128,13 @@ enum Socket {
                 return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                     var addr = sin.pointee.sin_addr
                     inet_ntop(AF_INET, &addr, &buf, socklen_t(buf.count))
-                    return (String(cString: buf), Int(UInt16(bigEndian: sin.pointee.sin_port)))
+                    return (string(fromNullTerminated: buf), Int(UInt16(bigEndian: sin.pointee.sin_port)))
                 }
             } else if Int32(p.pointee.ss_family) == AF_INET6 {
                 return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
                     var addr = sin.pointee.sin6_addr
                     inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count))
-                    return ("[" + String(cString: buf) + "]", Int(UInt16(bigEndian: sin.pointee.sin6_port)))
+                    return ("[" + string(fromNullTerminated: buf) + "]", Int(UInt16(bigEndian: sin.pointee.sin6_port)))
                 }
             }
             return ("?", 0)

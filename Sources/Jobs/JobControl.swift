@@ -50,7 +50,7 @@ public final class JobControl: @unchecked Sendable {
     }
 
     /// Stores a progress report (it also counts as a heartbeat).
-    public func reportProgress(_ progress: ExperimentProgress) throws {
+    public func reportProgress(_ progress: ProgressRecord) throws {
         try JobsError.wrapping("reporting progress of '\(experimentID)'") {
             try store.updateProgress(id: experimentID, progress)
         }

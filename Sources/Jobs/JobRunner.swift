@@ -12,18 +12,18 @@ public protocol JobRunner: Sendable {
     /// - Parameters:
     ///   - job: the experiment as claimed (status `running`, `workerID` set).
     ///   - control: stop signal, resume flag, thread budget and progress reporting.
-    func run(_ job: Experiment, control: JobControl) throws -> JobOutcome
+    func run(_ job: ExperimentRecord, control: JobControl) throws -> JobOutcome
 
     /// Decides, at start-up, what to do with a job a dead process left running.
     ///
     /// The default resumes it; a runner that can tell the job cannot continue (say, its spec no
     /// longer parses) returns `.fail(reason:)`.
-    func recoveryDecision(for job: Experiment) -> RecoveryDecision
+    func recoveryDecision(for job: ExperimentRecord) -> RecoveryDecision
 }
 
 extension JobRunner {
     /// Resumes every abandoned job.
-    public func recoveryDecision(for job: Experiment) -> RecoveryDecision { .resume }
+    public func recoveryDecision(for job: ExperimentRecord) -> RecoveryDecision { .resume }
 }
 
 /// How a `JobRunner.run` call ended without throwing.

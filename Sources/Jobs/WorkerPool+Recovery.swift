@@ -31,7 +31,7 @@ extension WorkerPool {
     }
 
     /// Recovers one abandoned experiment.
-    func recover(_ experiment: Experiment) throws -> RecoveredJob {
+    func recover(_ experiment: ExperimentRecord) throws -> RecoveredJob {
         let lastSeen = (experiment.heartbeatAt ?? experiment.updatedAt).formatted(.iso8601)
         let (status, reason) = try decide(experiment, lastSeen: lastSeen)
         if status == .queued {
@@ -43,7 +43,7 @@ extension WorkerPool {
     }
 
     /// The status and reason recovery gives an abandoned experiment.
-    func decide(_ experiment: Experiment, lastSeen: String) throws -> (ExperimentStatus, String) {
+    func decide(_ experiment: ExperimentRecord, lastSeen: String) throws -> (ExperimentStatus, String) {
         let worker = experiment.workerID ?? "an unknown worker"
         if experiment.status == .stopping {
             return (.stopped, "stopped at restart: the process died while \(worker) was stopping it "

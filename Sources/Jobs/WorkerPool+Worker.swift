@@ -5,7 +5,7 @@ extension WorkerPool {
     /// One worker thread: claim, run, record the outcome, until the pool shuts down.
     func workerLoop(workerID: String) {
         while condition.withLock({ phase == .running }) {
-            let claimed: Experiment?
+            let claimed: ExperimentRecord?
             do {
                 claimed = try store.claimNext(workerID: workerID)
             } catch {
@@ -36,7 +36,7 @@ extension WorkerPool {
     }
 
     /// Runs one claimed job and records how it ended.
-    func run(_ job: Experiment, workerID: String) {
+    func run(_ job: ExperimentRecord, workerID: String) {
         let control = JobControl(experimentID: job.id, workerID: workerID, isResuming: hasRunBefore(job),
                                  threadsPerJob: threadsPerJob, store: store)
         let registered = condition.withLock {
@@ -56,7 +56,7 @@ extension WorkerPool {
     }
 
     /// Whether the experiment was claimed before this claim (so it may have a checkpoint).
-    func hasRunBefore(_ job: Experiment) -> Bool {
+    func hasRunBefore(_ job: ExperimentRecord) -> Bool {
         do {
             return try store.statusHistory(id: job.id).filter { $0.to == .running }.count > 1
         } catch {
@@ -68,7 +68,7 @@ extension WorkerPool {
     /// Moves the experiment to the status its outcome calls for, unless this worker lost it.
     ///
     /// The status is re-read on a concurrent change (a stop request landing as the job ends).
-    func finish(_ job: Experiment, control: JobControl, result: Result<JobOutcome, Error>) {
+    func finish(_ job: ExperimentRecord, control: JobControl, result: Result<JobOutcome, Error>) {
         for attempt in 1...3 {
             do {
                 let current = try store.experiment(id: job.id)

@@ -151,8 +151,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// Asks a running experiment to stop: marks it `stopping` in the database and signals its
     /// job directly if it runs in this pool. Does nothing if it is already stopping.
     @discardableResult
-    public func requestStop(id: String, reason: String = "stop requested") throws -> Experiment {
-        let experiment = try JobsError.wrapping("requesting a stop of '\(id)'") { () -> Experiment in
+    public func requestStop(id: String, reason: String = "stop requested") throws -> ExperimentRecord {
+        let experiment = try JobsError.wrapping("requesting a stop of '\(id)'") { () -> ExperimentRecord in
             let current = try store.experiment(id: id)
             if current.status == .stopping { return current }
             return try store.requestStop(id: id, reason: reason)

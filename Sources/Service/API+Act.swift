@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Storage
 
 extension API {

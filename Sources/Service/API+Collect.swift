@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Storage
 
 // Steps of external environments (collection and evaluation), batched steps, and uploads of
@@ -71,7 +72,7 @@ extension API {
         if let collection = collections[id] {
             try collection.upload(episodes)
         } else {
-            try ExternalEpisodes.store(episodes, experimentDirectory: dataDirectory.appendingPathComponent("experiments").appendingPathComponent(id))
+            try ExternalEpisodes.store(episodes, in: RunFolder(dataDirectory: dataDirectory, experimentID: id))
         }
         let transitions = episodes.reduce(0) { $0 + $1.rewards.count }
         return JSONBody.response(.object(["accepted": JSONBody.int(episodes.count), "env_steps": JSONBody.int(transitions)]),
@@ -166,13 +167,13 @@ extension API {
 
     /// The live collection counters of a running external experiment, for its JSON. A run that
     /// has just started and not yet opened its collection has none of its own: zero sessions.
-    func collectionJSON(_ experiment: Storage.Experiment) -> JSONValue? {
+    func collectionJSON(_ experiment: ExperimentRecord) -> JSONValue? {
         let status: ExternalCollection.Status
         if let live = collections[experiment.id]?.status {
             status = live
         } else if experiment.environment == "external", experiment.status == .running,
                   let spec = try? ExperimentSpec(json: Data(experiment.spec.utf8)) {
-            status = .init(sessions: 0, environmentSteps: experiment.progress.envSteps, stepsPerSecond: 0, epochSteps: 0,
+            status = .init(sessions: 0, environmentSteps: experiment.progress.environmentSteps, stepsPerSecond: 0, epochSteps: 0,
                            epochQuota: spec.schedule.timestepsPerEpoch * spec.schedule.parallelActors, epoch: experiment.progress.epoch)
         } else {
             return nil

@@ -1,6 +1,6 @@
-import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Storage
 
 extension API {
@@ -105,12 +105,12 @@ struct ExperimentEventFeed: Sendable {
 
     static func encode(_ value: JSONValue) -> String { String(decoding: JSONBody.encode(value), as: UTF8.self) }
 
-    static func pointJSON(_ point: Recorded<MetricPoint>) -> JSONValue {
+    static func pointJSON(_ point: Recorded<MetricPointRecord>) -> JSONValue {
         let p = point.value
         return .object([
             "id": .number(Double(point.id)), "key": .string(p.key), "value": JSONBody.number(p.value),
-            "env_steps": JSONBody.int(p.envSteps), "grad_steps": JSONBody.int(p.gradSteps), "epoch": JSONBody.int(p.epoch),
-            "wall_time": .number(p.wallTime.timeIntervalSince1970),
+            "env_steps": JSONBody.int(p.environmentSteps), "grad_steps": JSONBody.int(p.gradientSteps), "epoch": JSONBody.int(p.epoch),
+            "wall_time": .number(p.wallTime),
         ])
     }
 }

@@ -1,5 +1,4 @@
 import AMAGO
-import Environments
 import Foundation
 import HTTPCore
 import Storage
@@ -93,8 +92,7 @@ extension API {
     func deleteExperiment(id: String) throws -> HTTPResponse {
         try store.deleteExperiment(id: id)
         policies.forget(experimentID: id)  // its session records went with it
-        let folder = dataDirectory.appendingPathComponent("experiments").appendingPathComponent(id)
-        try? FileManager.default.removeItem(at: folder)  // the records are gone; leftover files are harmless
+        try? FileManager.default.removeItem(at: RunFolder(dataDirectory: dataDirectory, experimentID: id).url)  // the records are gone; leftover files are harmless
         return HTTPResponse(status: .noContent)
     }
 

@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Storage
 
 extension API {
@@ -30,7 +31,7 @@ extension API {
             }
             axis = a
         } else {
-            axis = .envSteps
+            axis = .environmentSteps
         }
         var after: Double?
         if let raw = query["after"], !raw.isEmpty {

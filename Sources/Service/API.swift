@@ -1,6 +1,6 @@
-import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Jobs
 import Storage
 

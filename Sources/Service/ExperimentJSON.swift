@@ -1,10 +1,10 @@
-import Environments
 import Foundation
+import JSON
 import Storage
 
 extension API {
     /// An experiment as the API shows it; `detailed` adds status history and latest metrics.
-    func experimentJSON(_ e: Storage.Experiment, detailed: Bool) throws -> JSONValue {
+    func experimentJSON(_ e: ExperimentRecord, detailed: Bool) throws -> JSONValue {
         let p = e.progress
         var o: [String: JSONValue] = [
             "id": .string(e.id), "name": .string(e.name), "environment": .string(e.environment),
@@ -14,7 +14,7 @@ extension API {
             "finished_at": JSONBody.date(e.finishedAt), "error": JSONBody.string(e.errorMessage),
             "progress": .object([
                 "epoch": JSONBody.int(p.epoch), "epochs": JSONBody.int(p.epochs),
-                "env_steps": JSONBody.int(p.envSteps), "grad_steps": JSONBody.int(p.gradSteps),
+                "env_steps": JSONBody.int(p.environmentSteps), "grad_steps": JSONBody.int(p.gradientSteps),
                 "phase": JSONBody.string(p.phase), "eta_seconds": JSONBody.number(p.etaSeconds),
                 "last_return": JSONBody.number(p.lastReturn), "last_success_rate": JSONBody.number(p.lastSuccessRate),
                 "fraction": JSONBody.number(Double(min(p.epoch, p.epochs)) / Double(max(p.epochs, 1))),
@@ -37,10 +37,10 @@ extension API {
     }
 
     /// A checkpoint record with its download link.
-    static func checkpointJSON(_ c: Storage.Checkpoint) -> JSONValue {
+    static func checkpointJSON(_ c: CheckpointRecord) -> JSONValue {
         .object([
             "id": .string(c.id), "experiment_id": .string(c.experimentID), "epoch": JSONBody.int(c.epoch),
-            "env_steps": JSONBody.int(c.envSteps), "grad_steps": JSONBody.int(c.gradSteps),
+            "env_steps": JSONBody.int(c.environmentSteps), "grad_steps": JSONBody.int(c.gradientSteps),
             "eval_return": JSONBody.number(c.evalReturn), "size_bytes": JSONBody.int(c.sizeBytes),
             "created_at": JSONBody.date(c.createdAt), "url": .string("/checkpoints/\(c.id)"),
         ])

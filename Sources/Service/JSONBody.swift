@@ -1,6 +1,6 @@
-import Environments
 import Foundation
 import HTTPCore
+import JSON
 
 /// Building and encoding JSON bodies from `JSONValue`.
 enum JSONBody {

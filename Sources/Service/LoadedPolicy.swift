@@ -37,7 +37,7 @@ final class LoadedPolicy {
     func environmentAction(_ action: Action) -> Action { externalActions?.rescale(action) ?? action }
 
     /// Builds the experiment's agent as the trainer does and loads the checkpoint's weights.
-    static func load(experiment: Storage.Experiment, checkpoint: Storage.Checkpoint,
+    static func load(experiment: ExperimentRecord, checkpoint: CheckpointRecord,
                      dataDirectory: URL) throws -> LoadedPolicy {
         let spec = try ExperimentSpec(json: Data(experiment.spec.utf8))
         let probe = try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters, seed: spec.seed)
@@ -52,7 +52,7 @@ final class LoadedPolicy {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ServiceError.checkpointFileMissing(id: checkpoint.id)
         }
-        try AMAGO.Checkpoint.loadWeights(into: agent, from: url)
+        try Checkpoint.loadWeights(into: agent, from: url)
         try agent.freezeForInference()  // a served policy never trains
         return LoadedPolicy(experimentID: experiment.id, checkpointID: checkpoint.id, agent: agent,
                             environmentObservationWidth: probe.observationSize,

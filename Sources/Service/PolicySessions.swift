@@ -173,7 +173,7 @@ public final class PolicySessions: @unchecked Sendable {
         let experiment = try store.experiment(id: experimentID)
         var chosen: [PolicyContext?] = []
         var inputs: [[Float]] = []
-        var fresh: (record: Storage.Checkpoint, policy: LoadedPolicy)?
+        var fresh: (record: CheckpointRecord, policy: LoadedPolicy)?
         for (i, step) in steps.enumerated() {
             let field = "steps[\(i)]"
             if let id = step.session {
@@ -344,7 +344,7 @@ public final class PolicySessions: @unchecked Sendable {
     }
 
     /// `latest` (or nil), `best`, or a checkpoint id of this experiment.
-    func resolve(_ name: String?, of experiment: Storage.Experiment) throws -> Storage.Checkpoint {
+    func resolve(_ name: String?, of experiment: ExperimentRecord) throws -> CheckpointRecord {
         let name = name ?? "latest"
         switch name {
         case "latest", "best":
@@ -360,7 +360,7 @@ public final class PolicySessions: @unchecked Sendable {
     }
 
     /// The loaded policy of a checkpoint, loading it on first use.
-    func policy(experiment: Storage.Experiment, checkpoint: Storage.Checkpoint) throws -> LoadedPolicy {
+    func policy(experiment: ExperimentRecord, checkpoint: CheckpointRecord) throws -> LoadedPolicy {
         let key = "\(experiment.id)/\(checkpoint.id)"
         if let cached = lock.withLock({ policies[key] }) { return cached }
         let loaded = try LoadedPolicy.load(experiment: experiment, checkpoint: checkpoint, dataDirectory: dataDirectory)

@@ -1,7 +1,7 @@
 import AMAGO
-import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Jobs
 import Storage
 

@@ -10,23 +10,22 @@ import Storage
 public final class StoreMetricSink: MetricSink {
     let store: Store
     let experimentID: String
-    let checkpointFolder: URL?
+    let run: RunFolder?
 
     /// Creates a sink writing to `store` under `experimentID`.
-    /// - Parameter checkpointFolder: where the run writes `epoch_NNNNNN.safetensors` files, if it does.
-    public init(store: Store, experimentID: String, checkpointFolder: URL? = nil) {
+    /// - Parameter run: the run's folder, whose checkpoint files a rewind deletes, if it has one.
+    public init(store: Store, experimentID: String, run: RunFolder? = nil) {
         self.store = store
         self.experimentID = experimentID
-        self.checkpointFolder = checkpointFolder
+        self.run = run
     }
 
-    /// Inserts the batch; the trainer's seconds-since-start become wall-clock time now.
-    public func record(_ points: [AMAGO.MetricPoint]) throws {
+    /// Inserts the batch (non-finite values are left out).
+    public func record(_ points: [MetricPoint]) throws {
         guard !points.isEmpty else { return }
-        let now = Date()
         let rows = points.filter { $0.value.isFinite }.map {
-            Storage.MetricPoint(key: $0.key, value: $0.value, envSteps: $0.environmentSteps,
-                                gradSteps: $0.gradientSteps, epoch: $0.epoch, wallTime: now)
+            MetricPointRecord(key: $0.key, value: $0.value, environmentSteps: $0.environmentSteps,
+                                gradientSteps: $0.gradientSteps, epoch: $0.epoch, wallTime: $0.wallTime)
         }
         try store.insertMetrics(rows, experimentID: experimentID)
     }
@@ -36,10 +35,9 @@ public final class StoreMetricSink: MetricSink {
     public func discardPoints(afterEpoch epoch: Int) throws {
         _ = try store.deleteMetrics(experimentID: experimentID, after: .epoch(epoch))
         try store.deleteCheckpoints(experimentID: experimentID, afterEpoch: epoch)
-        guard let folder = checkpointFolder else { return }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
-            guard let saved = TrainerRunner.checkpointEpoch(ofFile: name), saved > epoch else { continue }
-            try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        guard let run else { return }
+        for (saved, name) in run.checkpointFiles() where saved > epoch {
+            try FileManager.default.removeItem(at: run.checkpoints.appendingPathComponent(name))
         }
     }
 }

@@ -32,25 +32,23 @@ public struct TrainerRunner: JobRunner {
     }
 
     /// The folder of one experiment's buffer and checkpoints.
-    public func directory(of experimentID: String) -> URL {
-        dataDirectory.appendingPathComponent("experiments").appendingPathComponent(experimentID)
+    public func folder(of experimentID: String) -> RunFolder {
+        RunFolder(dataDirectory: dataDirectory, experimentID: experimentID)
     }
 
     /// Trains `job` until it finishes or `control.shouldStop`.
-    public func run(_ job: Storage.Experiment, control: JobControl) throws -> JobOutcome {
+    public func run(_ job: ExperimentRecord, control: JobControl) throws -> JobOutcome {
         let spec = try ExperimentSpec(json: Data(job.spec.utf8))
         setThreadCount(control.threadsPerJob)
-        let folder = directory(of: job.id)
-        let sink = StoreMetricSink(store: store, experimentID: job.id,
-                                   checkpointFolder: folder.appendingPathComponent("checkpoints"))
-        let trainer = try AMAGO.Experiment(spec: spec, directory: folder, sink: sink, collectionIdleTimeout: collectionIdleTimeout)
+        let folder = folder(of: job.id)
+        let sink = StoreMetricSink(store: store, experimentID: job.id, run: folder)
+        let trainer = try Experiment(spec: spec, directory: folder.url, sink: sink, collectionIdleTimeout: collectionIdleTimeout)
         if let collection = trainer.collection { collections.register(collection, for: job.id) }
         defer {
             trainer.collection?.close()
             collections.remove(job.id)
         }
-        let registrar = CheckpointRegistrar(store: store, experimentID: job.id, folder: folder,
-                                                dataDirectory: dataDirectory)
+        let registrar = CheckpointRegistrar(store: store, experimentID: job.id, run: folder)
         var progressError: Error?
         trainer.onProgress = { progress in
             do {
@@ -70,12 +68,11 @@ public struct TrainerRunner: JobRunner {
     /// Records the checkpoint files in an experiment's folder that the database lacks, as a
     /// training run does after each save.
     public func registerCheckpoints(experimentID: String) throws {
-        try CheckpointRegistrar(store: store, experimentID: experimentID, folder: directory(of: experimentID),
-                                dataDirectory: dataDirectory).registerNewFiles()
+        try CheckpointRegistrar(store: store, experimentID: experimentID, run: folder(of: experimentID)).registerNewFiles()
     }
 
     /// A job whose spec no longer parses cannot continue after a crash.
-    public func recoveryDecision(for job: Storage.Experiment) -> RecoveryDecision {
+    public func recoveryDecision(for job: ExperimentRecord) -> RecoveryDecision {
         do {
             _ = try ExperimentSpec(json: Data(job.spec.utf8))
             return .resume
@@ -84,17 +81,10 @@ public struct TrainerRunner: JobRunner {
         }
     }
 
-    /// The epoch of a checkpoint file the trainer writes (`epoch_000012.safetensors` → 12), or
-    /// nil for other files (`latest.safetensors`, staging files).
-    public static func checkpointEpoch(ofFile name: String) -> Int? {
-        guard name.hasPrefix("epoch_"), name.hasSuffix(".safetensors") else { return nil }
-        return Int(name.dropFirst("epoch_".count).dropLast(".safetensors".count))
-    }
-
     /// The trainer's progress in the database's terms.
-    static func storageProgress(_ p: AMAGO.ExperimentProgress) -> Storage.ExperimentProgress {
-        Storage.ExperimentProgress(epoch: p.epoch, epochs: p.epochs, envSteps: p.environmentSteps,
-                                   gradSteps: p.gradientSteps, phase: p.phase, etaSeconds: p.etaSeconds,
+    static func storageProgress(_ p: ExperimentProgress) -> ProgressRecord {
+        ProgressRecord(epoch: p.epoch, epochs: p.epochs, environmentSteps: p.environmentSteps,
+                                   gradientSteps: p.gradientSteps, phase: p.phase, etaSeconds: p.etaSeconds,
                                    lastReturn: p.lastReturn, lastSuccessRate: p.lastSuccessRate)
     }
 }
@@ -115,26 +105,26 @@ final class CheckpointRegistrar {
 
     let store: Store
     let experimentID: String
-    let folder: URL
+    let run: RunFolder
+    /// The records' paths are relative to the data folder: `experiments/<id>/checkpoints/<name>`.
     let prefix: String
-    var lastProgress: AMAGO.ExperimentProgress?
+    var lastProgress: ExperimentProgress?
     /// The file versions already recorded, by file name.
     var recorded: [String: FileVersion] = [:]
 
-    init(store: Store, experimentID: String, folder: URL, dataDirectory: URL) {
+    init(store: Store, experimentID: String, run: RunFolder) {
         self.store = store
         self.experimentID = experimentID
-        self.folder = folder.appendingPathComponent("checkpoints")
-        self.prefix = "experiments/\(experimentID)/checkpoints/"
+        self.run = run
+        self.prefix = RunFolder.relativePath(experimentID: experimentID) + "/" + run.checkpoints.lastPathComponent + "/"
     }
 
     /// Records checkpoint files that are new or were rewritten since they were last recorded.
     /// The database is read afresh: a resume may have deleted records of files about to be written again.
     func registerNewFiles() throws {
         let records = Dictionary(try store.checkpoints(experimentID: experimentID).map { ($0.path, $0) }) { a, _ in a }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        for name in names.sorted() where TrainerRunner.checkpointEpoch(ofFile: name) != nil {
-            let url = folder.appendingPathComponent(name)
+        for (_, name) in run.checkpointFiles() {
+            let url = run.checkpoints.appendingPathComponent(name)
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { continue }
             let version = FileVersion(size: (attributes[.size] as? NSNumber)?.intValue ?? 0,
                                       modified: attributes[.modificationDate] as? Date,
@@ -142,16 +132,16 @@ final class CheckpointRegistrar {
             let record = records[prefix + name]
             if recorded[name] == version, record != nil { continue }
             // Files are written whole (atomically), so an unreadable one is not a checkpoint.
-            guard let saved = try? AMAGO.Checkpoint.counters(at: url) else { continue }
+            guard let saved = try? Checkpoint.counters(at: url) else { continue }
             var evalReturn = record?.evalReturn
             if let p = lastProgress, p.environmentSteps == saved.environmentSteps, p.gradientSteps == saved.gradientSteps {
                 evalReturn = p.lastReturn
             } else if record == nil {
                 evalReturn = recordedReturn(atOrBefore: saved.epoch)  // saved by a process that died before recording it
             }
-            let new = NewCheckpoint(epoch: saved.epoch, envSteps: saved.environmentSteps, gradSteps: saved.gradientSteps,
+            let new = NewCheckpoint(epoch: saved.epoch, environmentSteps: saved.environmentSteps, gradientSteps: saved.gradientSteps,
                                     evalReturn: evalReturn, path: prefix + name, sizeBytes: version.size)
-            if let record, record.epoch == new.epoch, record.envSteps == new.envSteps, record.gradSteps == new.gradSteps,
+            if let record, record.epoch == new.epoch, record.environmentSteps == new.environmentSteps, record.gradientSteps == new.gradientSteps,
                record.evalReturn == new.evalReturn, record.sizeBytes == new.sizeBytes {
                 recorded[name] = version
                 continue

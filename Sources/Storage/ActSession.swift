@@ -56,7 +56,7 @@ extension Store {
     public func createSession(experimentID: String, checkpointID: String, now: Date = Date()) throws -> ActSession {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
-            let checkpoint = try Checkpoint.requireOne(db, "WHERE id = ?", [checkpointID], missing: checkpointID)
+            let checkpoint = try CheckpointRecord.requireOne(db, "WHERE id = ?", [checkpointID], missing: checkpointID)
             guard checkpoint.experimentID == experimentID else {
                 throw StorageError.conflict("checkpoint '\(checkpointID)' belongs to experiment '\(checkpoint.experimentID)'")
             }

@@ -31,19 +31,19 @@ extension Store {
     ///   - errorMessage: stored as the experiment's error when moving to `failed`.
     @discardableResult
     public func transition(id: String, to status: ExperimentStatus, reason: String,
-                           errorMessage: String? = nil, now: Date = Date()) throws -> Experiment {
+                           errorMessage: String? = nil, now: Date = Date()) throws -> ExperimentRecord {
         try write { db in
-            let experiment = try Experiment.require(db, id: id)
+            let experiment = try ExperimentRecord.require(db, id: id)
             try applyTransition(db, experiment, to: status, reason: reason, errorMessage: errorMessage,
                                 workerID: nil, at: now.storageSeconds)
-            return try Experiment.require(db, id: id)
+            return try ExperimentRecord.require(db, id: id)
         }
     }
 
     /// Every status change of an experiment, oldest first (starting with its creation).
     public func statusHistory(id: String) throws -> [StatusChange] {
         try read { db in
-            _ = try Experiment.require(db, id: id)
+            _ = try ExperimentRecord.require(db, id: id)
             return try Row.fetchAll(db, sql: """
                 SELECT experiment_id, from_status, to_status, reason, at FROM status_history
                 WHERE experiment_id = ? ORDER BY id
@@ -52,7 +52,7 @@ extension Store {
     }
 
     /// Checks the graph, updates the row with the side effects of entering `status`, records history.
-    func applyTransition(_ db: Database, _ experiment: Experiment, to status: ExperimentStatus,
+    func applyTransition(_ db: Database, _ experiment: ExperimentRecord, to status: ExperimentStatus,
                          reason: String, errorMessage: String?, workerID: String?, at t: Double) throws {
         guard experiment.status.canTransition(to: status) else {
             throw StorageError.illegalTransition(from: experiment.status, to: status)

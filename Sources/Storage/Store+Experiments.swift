@@ -13,7 +13,7 @@ extension Store {
                                           arguments: [key]) {
                 let storedHash: String? = row["request_hash"]
                 guard storedHash == new.requestHash else { throw StorageError.idempotencyConflict(key: key) }
-                return ExperimentCreation(experiment: try Experiment.require(db, id: row["id"]), isNew: false)
+                return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: row["id"]), isNew: false)
             }
             let id = Identifier.make()
             let t = now.storageSeconds
@@ -24,13 +24,13 @@ extension Store {
                 """, arguments: [id, new.name, new.environment, new.spec, t, t, t,
                                  new.idempotencyKey, new.requestHash, new.epochs])
             try recordHistory(db, id: id, from: nil, to: .queued, reason: "created", at: t)
-            return ExperimentCreation(experiment: try Experiment.require(db, id: id), isNew: true)
+            return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: id), isNew: true)
         }
     }
 
     /// The experiment with this id; throws `notFound` if there is none.
-    public func experiment(id: String) throws -> Experiment {
-        try read { db in try Experiment.require(db, id: id) }
+    public func experiment(id: String) throws -> ExperimentRecord {
+        try read { db in try ExperimentRecord.require(db, id: id) }
     }
 
     /// Lists experiments newest first (by creation time, then id).
@@ -56,10 +56,10 @@ extension Store {
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [pageSize + 1]
             let rows = try Row.fetchAll(db, sql: """
-                SELECT \(Experiment.columns) FROM experiments \(filter)
+                SELECT \(ExperimentRecord.columns) FROM experiments \(filter)
                 ORDER BY created_at DESC, id DESC LIMIT ?
                 """, arguments: arguments)
-            var experiments = try rows.map(Experiment.init(row:))
+            var experiments = try rows.map(ExperimentRecord.init(row:))
             var next: String?
             if experiments.count > pageSize {
                 experiments.removeLast()
@@ -83,7 +83,7 @@ extension Store {
     }
 
     /// Stores a progress report and counts it as a heartbeat; bumps the version.
-    public func updateProgress(id: String, _ progress: ExperimentProgress, now: Date = Date()) throws {
+    public func updateProgress(id: String, _ progress: ProgressRecord, now: Date = Date()) throws {
         try write { db in
             let t = now.storageSeconds
             try db.execute(sql: """
@@ -91,7 +91,7 @@ extension Store {
                     eta_seconds = ?, last_return = ?, last_success_rate = ?, heartbeat_at = ?,
                     updated_at = ?, version = version + 1
                 WHERE id = ?
-                """, arguments: [progress.epoch, progress.epochs, progress.envSteps, progress.gradSteps,
+                """, arguments: [progress.epoch, progress.epochs, progress.environmentSteps, progress.gradientSteps,
                                  progress.phase, progress.etaSeconds, progress.lastReturn,
                                  progress.lastSuccessRate, t, t, id])
             if db.changesCount == 0 { throw StorageError.notFound(kind: "experiment", id: id) }
@@ -105,7 +105,7 @@ extension Store {
     @discardableResult
     public func deleteExperiment(id: String) throws -> [String] {
         try write { db in
-            let experiment = try Experiment.require(db, id: id)
+            let experiment = try ExperimentRecord.require(db, id: id)
             if experiment.status.isActive {
                 throw StorageError.conflict("experiment '\(id)' is \(experiment.status.rawValue); stop it before deleting")
             }

@@ -40,14 +40,14 @@ extension Store {
     /// - Parameters:
     ///   - limit: clamped to 1...100 000.
     public func metricPoints(experimentID: String, after: Int64,
-                             limit: Int = 1000) throws -> [Recorded<MetricPoint>] {
+                             limit: Int = 1000) throws -> [Recorded<MetricPointRecord>] {
         let n = min(max(limit, 1), 100_000)
         return try read { db in
             try requireExperimentExists(db, id: experimentID)
             return try Row.fetchAll(db, sql: Self.pointsAfterSQL, arguments: [experimentID, after, n, n]).map { row in
-                Recorded(id: row["id"], value: MetricPoint(
-                    key: row["key"], value: (row["value"] as Double?) ?? .nan, envSteps: row["env_steps"],
-                    gradSteps: row["grad_steps"], epoch: row["epoch"], wallTime: Date(storageSeconds: row["wall_time"])))
+                Recorded(id: row["id"], value: MetricPointRecord(
+                    key: row["key"], value: (row["value"] as Double?) ?? .nan, environmentSteps: row["env_steps"],
+                    gradientSteps: row["grad_steps"], epoch: row["epoch"], wallTime: row["wall_time"]))
             }
         }
     }

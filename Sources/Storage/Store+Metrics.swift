@@ -6,7 +6,7 @@ extension Store {
     ///
     /// The insert statement is prepared once and reused for every point; call this with batches
     /// of a few hundred points rather than one point at a time.
-    public func insertMetrics(_ points: [MetricPoint], experimentID: String) throws {
+    public func insertMetrics(_ points: [MetricPointRecord], experimentID: String) throws {
         guard !points.isEmpty else { return }
         try write { db in
             try requireExperimentExists(db, id: experimentID)
@@ -24,8 +24,8 @@ extension Store {
                     seriesIDs[point.key] = seriesID
                 }
                 let value: Double? = point.value.isNaN ? nil : point.value
-                insert.setUncheckedArguments([seriesID, value, point.envSteps, point.gradSteps,
-                                              point.epoch, point.wallTime.storageSeconds])
+                insert.setUncheckedArguments([seriesID, value, point.environmentSteps, point.gradientSteps,
+                                              point.epoch, point.wallTime])
                 try insert.execute()
             }
         }
@@ -51,7 +51,7 @@ extension Store {
     }
 
     /// The most recent point (by wall time) of every key of an experiment, sorted by key.
-    public func latestMetrics(experimentID: String) throws -> [MetricPoint] {
+    public func latestMetrics(experimentID: String) throws -> [MetricPointRecord] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
             return try Row.fetchAll(db, sql: """
@@ -61,9 +61,9 @@ extension Store {
                     ORDER BY wall_time DESC, id DESC LIMIT 1)
                 WHERE s.experiment_id = ? ORDER BY s.key
                 """, arguments: [experimentID]).map { row in
-                MetricPoint(key: row["key"], value: (row["value"] as Double?) ?? .nan,
-                            envSteps: row["env_steps"], gradSteps: row["grad_steps"], epoch: row["epoch"],
-                            wallTime: Date(storageSeconds: row["wall_time"]))
+                MetricPointRecord(key: row["key"], value: (row["value"] as Double?) ?? .nan,
+                            environmentSteps: row["env_steps"], gradientSteps: row["grad_steps"], epoch: row["epoch"],
+                            wallTime: row["wall_time"])
             }
         }
     }
@@ -87,7 +87,7 @@ extension Store {
         let (column, limit): (String, Int) = {
             switch cutoff {
             case let .epoch(epoch): return ("epoch", epoch)
-            case let .envSteps(steps): return ("env_steps", steps)
+            case let .environmentSteps(steps): return ("env_steps", steps)
             }
         }()
         return try write { db in

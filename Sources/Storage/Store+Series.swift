@@ -10,7 +10,7 @@ extension Store {
     /// - Parameters:
     ///   - after: only points whose x is strictly greater (incremental reads).
     ///   - maxPoints: the most samples to return; nil returns every point.
-    public func series(experimentID: String, key: String, axis: MetricAxis = .envSteps,
+    public func series(experimentID: String, key: String, axis: MetricAxis = .environmentSteps,
                        after: Double? = nil, maxPoints: Int? = nil) throws -> MetricSeries {
         if let maxPoints, maxPoints < 1 {
             throw StorageError.invalidArgument("max_points must be at least 1, got \(maxPoints)")

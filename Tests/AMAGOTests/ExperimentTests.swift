@@ -51,7 +51,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var spec = Self.tinySpec()
         spec.evaluation.interval = 0
-        let first = try Experiment(spec: spec, directory: folder)
+        let sink = MemoryMetricSink()
+        let first = try Experiment(spec: spec, directory: folder, sink: sink)
         var epochsSeen = 0
         first.onProgress = { if $0.phase == "training" { epochsSeen += 1 } }
         let stopped = try first.run(shouldStop: { epochsSeen >= 3 })
@@ -59,7 +60,7 @@ import Testing
         let weights = first.agent.namedTensors().map(\.tensor.data)
         let steps = first.learner.optimizer.stepCount
 
-        let second = try Experiment(spec: spec, directory: folder)
+        let second = try Experiment(spec: spec, directory: folder, sink: sink)
         var startEpoch: Int?
         second.onProgress = { if startEpoch == nil { startEpoch = $0.epoch } }
         let finished = try second.run(resume: true)
@@ -67,6 +68,10 @@ import Testing
         #expect(startEpoch == 2, "resumed at epoch \(String(describing: startEpoch))")
         #expect(finished.environmentSteps > stopped.environmentSteps)
         #expect(finished.gradientSteps > stopped.gradientSteps)
+        // wall_time counts training seconds since the first start: the resumed run goes on
+        // from the checkpoint's count instead of starting again at 0.
+        let walls = sink.points.map(\.wallTime)
+        #expect(walls.count > 10 && zip(walls, walls.dropFirst()).allSatisfy { $0 <= $1 }, "wall times \(walls)")
 
         // A fresh learner loads exactly what was saved.
         let third = try Experiment(spec: spec, directory: folder)
@@ -124,7 +129,7 @@ import Testing
             return p
         }
         let first = try launch([])
-        let marker = data.appendingPathComponent("checkpoints/epoch_000002.safetensors")
+        let marker = RunFolder(data).checkpoint(epoch: 2)
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: marker.path) && first.isRunning && Date() < deadline { usleep(2_000) }
         kill(first.processIdentifier, SIGKILL)
@@ -133,9 +138,11 @@ import Testing
         let second = try launch(["--resume"])
         second.waitUntilExit()
         #expect(second.terminationStatus == 0)
-        let points = try FileMetricSink.read(data.appendingPathComponent("metrics.jsonl"))
+        let points = try FileMetricSink.read(RunFolder(data).metricsFile)
         let epochs = points.filter { $0.key == "charts/epoch" }.map { Int($0.value) }
         #expect(epochs == Array(0..<8), "epochs recorded: \(epochs)")
+        let walls = points.map(\.wallTime)
+        #expect(zip(walls, walls.dropFirst()).allSatisfy { $0 <= $1 }, "wall_time restarted after the resume: \(walls)")
         let files = points.filter { $0.key == "buffer/files" }.map(\.value)
         #expect(!files.isEmpty && files.allSatisfy { $0 <= 10 })
     }

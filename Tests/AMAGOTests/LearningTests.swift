@@ -2,6 +2,7 @@ import AMAGO
 import Autograd
 import Environments
 import Foundation
+import JSON
 import Testing
 
 /// Whole experiments on small tasks with fixed seeds, asserting what was learned. Each runs in

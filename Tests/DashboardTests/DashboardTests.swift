@@ -109,8 +109,8 @@ struct DashboardTests {
         // A point recorded now reaches the open page without a reload.
         let marker = Int(try store.series(experimentID: id, key: "val/return").lastX ?? 0) + 1
         try browser.evaluate("window.sameDocument = true")
-        try store.insertMetrics([Storage.MetricPoint(key: "val/return", value: 0.5, envSteps: marker, gradSteps: 1, epoch: 1,
-                                                     wallTime: Date())], experimentID: id)
+        try store.insertMetrics([MetricPointRecord(key: "val/return", value: 0.5, environmentSteps: marker, gradientSteps: 1, epoch: 1,
+                                                     wallTime: 0)], experimentID: id)
         let before = drawnPoints
         try browser.waitFor("Number(\(chart).dataset.xMax) >= \(marker) && Number(\(chart).dataset.points) > \(before)",
                             timeout: 15, what: "the inserted point on the chart")

@@ -52,24 +52,24 @@ enum Seed {
         let stepsPerEpoch = 1000
         let finishedEpochs = status == .succeeded ? epochs : epochs * 2 / 3
         var noise = Noise(state: seed)
-        var batch: [Storage.MetricPoint] = []
+        var batch: [MetricPointRecord] = []
         for epoch in 1...max(finishedEpochs, 1) {
             for j in 0..<pointsPerEpoch {
                 let progress = (Double(epoch - 1) + Double(j) / Double(pointsPerEpoch)) / Double(max(epochs, 1))
-                let envSteps = Int(progress * Double(epochs * stepsPerEpoch)) + stepsPerEpoch / pointsPerEpoch
+                let environmentSteps = Int(progress * Double(epochs * stepsPerEpoch)) + stepsPerEpoch / pointsPerEpoch
                 for key in keys where j == 0 || key.hasPrefix("train/") {
-                    batch.append(Storage.MetricPoint(key: key, value: curve(key, progress, &noise), envSteps: envSteps,
-                                                     gradSteps: envSteps / 20, epoch: epoch,
-                                                     wallTime: started.addingTimeInterval(progress * 1800)))
+                    batch.append(MetricPointRecord(key: key, value: curve(key, progress, &noise), environmentSteps: environmentSteps,
+                                                     gradientSteps: environmentSteps / 20, epoch: epoch,
+                                                     wallTime: progress * 1800))
                 }
             }
             if batch.count > 5000 { try store.insertMetrics(batch, experimentID: id); batch.removeAll() }
         }
         try store.insertMetrics(batch, experimentID: id)
         let last = curve("val/return", Double(finishedEpochs) / Double(max(epochs, 1)), &noise)
-        try store.updateProgress(id: id, ExperimentProgress(
-            epoch: finishedEpochs, epochs: epochs, envSteps: finishedEpochs * stepsPerEpoch,
-            gradSteps: finishedEpochs * stepsPerEpoch / 20, phase: nil, etaSeconds: nil,
+        try store.updateProgress(id: id, ProgressRecord(
+            epoch: finishedEpochs, epochs: epochs, environmentSteps: finishedEpochs * stepsPerEpoch,
+            gradientSteps: finishedEpochs * stepsPerEpoch / 20, phase: nil, etaSeconds: nil,
             lastReturn: last, lastSuccessRate: min(1, max(0, last))))
         let finished = started.addingTimeInterval(1800)
         switch status {

@@ -21,7 +21,7 @@ final class TempDatabase {
     }
 
     /// Enqueues an experiment whose name tells `ScriptedRunner` what to do.
-    func enqueue(_ script: String) throws -> Experiment {
+    func enqueue(_ script: String) throws -> ExperimentRecord {
         try store.createExperiment(NewExperiment(name: script, environment: "test", spec: "{}", epochs: 3)).experiment
     }
 }
@@ -61,7 +61,7 @@ final class ScriptedRunner: JobRunner, @unchecked Sendable {
     /// How many times a job started while the same job was already running.
     var concurrentDuplicates: Int { lock.withLock { overlaps } }
 
-    func run(_ job: Experiment, control: JobControl) throws -> JobOutcome {
+    func run(_ job: ExperimentRecord, control: JobControl) throws -> JobOutcome {
         lock.withLock {
             log.append(Run(id: job.id, isResuming: control.isResuming, workerID: control.workerID,
                            threadsPerJob: control.threadsPerJob))
@@ -79,7 +79,7 @@ final class ScriptedRunner: JobRunner, @unchecked Sendable {
         case _ where script.hasPrefix("fail:"):
             throw ScriptedFailure(description: String(script.dropFirst("fail:".count)))
         case "progress":
-            for epoch in 1...3 { try control.reportProgress(ExperimentProgress(epoch: epoch, epochs: 3)) }
+            for epoch in 1...3 { try control.reportProgress(ProgressRecord(epoch: epoch, epochs: 3)) }
             return .completed
         case "stubborn":
             release.wait()
@@ -91,7 +91,7 @@ final class ScriptedRunner: JobRunner, @unchecked Sendable {
         }
     }
 
-    func recoveryDecision(for job: Experiment) -> RecoveryDecision {
+    func recoveryDecision(for job: ExperimentRecord) -> RecoveryDecision {
         job.name == "broken" ? .fail(reason: "checkpoint format changed") : .resume
     }
 }

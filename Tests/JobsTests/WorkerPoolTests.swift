@@ -150,7 +150,7 @@ import Storage
 
         try pool.start()
         #expect(waitUntil { db.store.status(job.id) == .succeeded })
-        #expect(try db.store.experiment(id: job.id).progress == ExperimentProgress(epoch: 3, epochs: 3))
+        #expect(try db.store.experiment(id: job.id).progress == ProgressRecord(epoch: 3, epochs: 3))
     }
 
     @Test func heartbeats_advanceWhileJobRuns() throws {

@@ -16,7 +16,7 @@ struct ActBatchingTests {
         let created = try await h.send(.post, "/experiments", body: try Specs.text(spec))
         let id = try #require(created.json?["id"]?.stringValue, "\(String(decoding: created.bytes, as: UTF8.self))")
         let runner = TrainerRunner(store: h.store, dataDirectory: h.folder)
-        try AMAGO.Experiment(spec: spec, directory: runner.directory(of: id)).checkpoint()
+        try Experiment(spec: spec, directory: runner.folder(of: id).url).checkpoint()
         try runner.registerCheckpoints(experimentID: id)
         return id
     }

@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Service
 import Storage
 import Testing
@@ -123,7 +124,7 @@ struct SessionLifecycleTests {
         defer { h.close() }
         let created = try await h.send(.post, "/experiments", body: try Specs.text(Specs.tinyTMaze()))
         let id = try #require(created.json?["id"]?.stringValue)
-        let checkpoint = try h.store.addCheckpoint(NewCheckpoint(epoch: 0, envSteps: 1, gradSteps: 1, path: "x.safetensors",
+        let checkpoint = try h.store.addCheckpoint(NewCheckpoint(epoch: 0, environmentSteps: 1, gradientSteps: 1, path: "x.safetensors",
                                                                  sizeBytes: 1), experimentID: id)
         let start = Date()
         let old = try h.store.createSession(experimentID: id, checkpointID: checkpoint.id, now: start.addingTimeInterval(-2))

@@ -28,11 +28,11 @@ struct CheckpointRecordTests {
                                                           spec: try Specs.text(spec))).experiment.id
         }
 
-        var checkpointFolder: URL { runner.directory(of: id).appendingPathComponent("checkpoints") }
+        var checkpointFolder: URL { runner.folder(of: id).checkpoints }
 
         /// Claims and trains the experiment until `stopWhen` holds for its stored progress, then
         /// stops it gracefully; returns how the run ended.
-        func train(resuming: Bool, stopWhen: @escaping (Storage.ExperimentProgress) -> Bool) throws -> JobOutcome {
+        func train(resuming: Bool, stopWhen: @escaping (ProgressRecord) -> Bool) throws -> JobOutcome {
             let job = try #require(try store.claimNext(workerID: "test"))
             let control = JobControl(experimentID: id, workerID: "test", isResuming: resuming, threadsPerJob: 1, store: store)
             let done = DispatchSemaphore(value: 0)
@@ -58,12 +58,12 @@ struct CheckpointRecordTests {
         func expectRecordsMatchFiles() throws {
             let records = try store.checkpoints(experimentID: id)
             let names = try FileManager.default.contentsOfDirectory(atPath: checkpointFolder.path)
-                .filter { TrainerRunner.checkpointEpoch(ofFile: $0) != nil }
+                .filter { RunFolder.checkpointEpoch(ofFile: $0) != nil }
             #expect(Set(records.map { ($0.path as NSString).lastPathComponent }) == Set(names))
             for record in records {
-                let saved = try AMAGO.Checkpoint.counters(at: folder.appendingPathComponent(record.path))
-                #expect(record.epoch == saved.epoch && record.envSteps == saved.environmentSteps
-                        && record.gradSteps == saved.gradientSteps, "\(record) vs \(saved)")
+                let saved = try Checkpoint.counters(at: folder.appendingPathComponent(record.path))
+                #expect(record.epoch == saved.epoch && record.environmentSteps == saved.environmentSteps
+                        && record.gradientSteps == saved.gradientSteps, "\(record) vs \(saved)")
             }
         }
 
@@ -80,7 +80,7 @@ struct CheckpointRecordTests {
         spec.schedule.batchesPerEpoch = 300
         let run = try Run(spec: spec)
         defer { run.close() }
-        var before: Storage.Checkpoint?
+        var before: CheckpointRecord?
         let outcome = try run.train(resuming: false) { progress in
             guard progress.epoch >= 2, progress.phase == "training" else { return false }
             before = before ?? (try? run.store.checkpoints(experimentID: run.id).last)
@@ -92,8 +92,8 @@ struct CheckpointRecordTests {
         let first = try #require(before)
         let experiment = try run.store.experiment(id: run.id)
         #expect(closing.id == first.id && closing.epoch == first.epoch && closing.epoch == experiment.progress.epoch - 1)
-        #expect(closing.envSteps > first.envSteps, "the stop saved epoch \(first.epoch) again, later")
-        #expect(closing.envSteps == experiment.progress.envSteps && closing.gradSteps == experiment.progress.gradSteps)
+        #expect(closing.environmentSteps > first.environmentSteps, "the stop saved epoch \(first.epoch) again, later")
+        #expect(closing.environmentSteps == experiment.progress.environmentSteps && closing.gradientSteps == experiment.progress.gradientSteps)
         #expect(records.count == Set(records.map(\.epoch)).count, "one record per epoch")
         try run.expectRecordsMatchFiles()
     }
@@ -102,10 +102,10 @@ struct CheckpointRecordTests {
         let run = try Run()
         defer { run.close() }
         _ = try run.train(resuming: false) { $0.epoch >= 2 && $0.phase == "collecting" }
-        let latest = try AMAGO.Checkpoint.counters(at: run.checkpointFolder.appendingPathComponent("latest.safetensors"))
+        let latest = try Checkpoint.counters(at: run.checkpointFolder.appendingPathComponent("latest.safetensors"))
         // What a kill leaves: a file saved after `latest` (renamed never happened) and `latest`'s
         // own epoch file written but not yet recorded.
-        let stale = run.checkpointFolder.appendingPathComponent(String(format: "epoch_%06d.safetensors", latest.epoch + 5))
+        let stale = run.checkpointFolder.appendingPathComponent(RunFolder.checkpointFileName(epoch: latest.epoch + 5))
         try FileManager.default.copyItem(at: run.checkpointFolder.appendingPathComponent("latest.safetensors"), to: stale)
         try run.store.deleteCheckpoints(experimentID: run.id, afterEpoch: latest.epoch - 1)
         #expect(try run.store.latestCheckpoint(experimentID: run.id)?.epoch == latest.epoch - 1)
@@ -114,7 +114,7 @@ struct CheckpointRecordTests {
         _ = try run.train(resuming: true) { $0.epoch > latest.epoch + 1 }
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         let restored = try #require(try run.store.checkpoints(experimentID: run.id).first { $0.epoch == latest.epoch })
-        #expect(restored.envSteps == latest.environmentSteps && restored.gradSteps == latest.gradientSteps)
+        #expect(restored.environmentSteps == latest.environmentSteps && restored.gradientSteps == latest.gradientSteps)
         let evaluated = try run.store.series(experimentID: run.id, key: "val/return", axis: .epoch)
             .samples.last { $0.x <= Double(latest.epoch) }
         #expect(restored.evalReturn != nil && restored.evalReturn == evaluated?.mean)

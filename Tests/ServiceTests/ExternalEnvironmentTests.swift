@@ -1,6 +1,7 @@
 import AMAGO
 import Environments
 import Foundation
+import JSON
 import Service
 import Testing
 

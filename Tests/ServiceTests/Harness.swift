@@ -2,6 +2,7 @@ import AMAGO
 import Environments
 import Foundation
 import HTTPCore
+import JSON
 import Jobs
 import Service
 import Storage
@@ -13,6 +14,7 @@ final class Harness: @unchecked Sendable {
     let pool: WorkerPool
     let api: API
     let router: Router
+    let responder: Responder
 
     init(token: String? = nil, startWorkers: Bool = true) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-service-\(UUID().uuidString)")
@@ -22,6 +24,7 @@ final class Harness: @unchecked Sendable {
                               heartbeatInterval: 1, pollInterval: 0.1)
         api = API(store: store, pool: pool, dataDirectory: folder, token: token)
         router = api.makeRouter()
+        responder = Responder(router: router, log: { FileHandle.standardError.write(Data(("harness: " + $0 + "\n").utf8)) })
         if startWorkers { try pool.start() }
     }
 
@@ -31,29 +34,12 @@ final class Harness: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// Sends one request through middleware, routing and the handler, as the server would.
+    /// Sends one request through HTTPCore's pipeline (middleware, routing, the handler, error
+    /// rendering), exactly as the server does, without the socket.
     func send(_ method: HTTPMethod, _ target: String, body: String? = nil,
               headers: HTTPHeaders = HTTPHeaders()) async throws -> Reply {
         let request = HTTPRequest(method: method, target: target, headers: headers, body: Array((body ?? "").utf8))
-        var context = RequestContext(requestID: 1)
-        context.route = try? router.lookup(method, path: request.path).pattern
-        for m in router.middleware {
-            if let early = try m.willHandle(request, context: &context) { return Reply(early) }
-        }
-        do {
-            switch try router.match(method, path: request.path) {
-            case .notFound: return Reply(.error(.notFound()))
-            case .methodNotAllowed: return Reply(.error(HTTPError(.methodNotAllowed)))
-            case let .found(handler, parameters):
-                context.parameters = parameters
-                switch handler {
-                case .sync(let h): return Reply(try h(request, context))
-                case .async(let h): return Reply(try await h(request, context))
-                }
-            }
-        } catch let error as HTTPError {
-            return Reply(.error(error))
-        }
+        return Reply(await responder.respond(to: request))
     }
 
     /// Polls the experiment until `done` holds or `seconds` pass; returns the last state.

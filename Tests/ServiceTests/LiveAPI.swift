@@ -43,8 +43,8 @@ final class LiveAPI: @unchecked Sendable {
     /// Records points `key=value` at increasing steps.
     func record(_ values: [(String, Double)], experimentID: String, step: Int = 1) throws {
         let points = values.enumerated().map { i, kv in
-            MetricPoint(key: kv.0, value: kv.1, envSteps: (step + i) * 10, gradSteps: step + i, epoch: step,
-                        wallTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(step + i)))
+            MetricPointRecord(key: kv.0, value: kv.1, environmentSteps: (step + i) * 10, gradientSteps: step + i, epoch: step,
+                        wallTime: 1_700_000_000 + Double(step + i))
         }
         try store.insertMetrics(points, experimentID: experimentID)
     }

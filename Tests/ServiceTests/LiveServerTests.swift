@@ -4,6 +4,7 @@ import Glibc
 #endif
 import AMAGO
 import Environments
+import JSON
 import Service
 import Storage
 import Testing

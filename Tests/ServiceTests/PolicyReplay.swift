@@ -32,13 +32,13 @@ enum PolicyReplay {
     }
 
     /// The greedy actions of an agent built from `spec` with the weights of `checkpointFile`
-    /// (loaded by `AMAGO.Checkpoint.loadWeights`) for the inputs of `drive`, where the previous
+    /// (loaded by `Checkpoint.loadWeights`) for the inputs of `drive`, where the previous
     /// action fed back (the rl2 input) is the one the client took.
     static func greedyActions(spec: ExperimentSpec, checkpointFile: URL, env: any Environment, drive: Drive) throws -> [Action] {
         guard case .discrete(let count) = env.actionSpace else { return [] }
         let agent = try Agent(observationWidth: env.observationSize, actionSpace: env.actionSpace,
                               configuration: spec.agentConfiguration(), seed: 12_345)
-        try AMAGO.Checkpoint.loadWeights(into: agent, from: checkpointFile)
+        try Checkpoint.loadWeights(into: agent, from: checkpointFile)
         let memory = try agent.makeMemory(actors: 1)
         var time = 0, previous = [Float](repeating: 0, count: count), chosen: [Action] = []
         for (step, taken) in zip(drive.inputs, drive.actions) {

@@ -13,10 +13,10 @@ struct TrainerRunnerTests {
         let id = try store.createExperiment(NewExperiment(name: "s", environment: "tmaze_passive", spec: "{}")).experiment.id
         let sink = StoreMetricSink(store: store, experimentID: id)
         try store.insertMetrics((0..<4).map {
-            Storage.MetricPoint(key: "val/return", value: Double($0), envSteps: $0 * 10, gradSteps: $0, epoch: $0, wallTime: Date())
+            MetricPointRecord(key: "val/return", value: Double($0), environmentSteps: $0 * 10, gradientSteps: $0, epoch: $0, wallTime: Double($0))
         }, experimentID: id)
         for epoch in 0..<4 {
-            _ = try store.addCheckpoint(NewCheckpoint(epoch: epoch, envSteps: epoch * 10, gradSteps: epoch,
+            _ = try store.addCheckpoint(NewCheckpoint(epoch: epoch, environmentSteps: epoch * 10, gradientSteps: epoch,
                                                       path: "experiments/\(id)/checkpoints/epoch_\(epoch).safetensors",
                                                       sizeBytes: 1), experimentID: id)
         }
@@ -26,9 +26,9 @@ struct TrainerRunnerTests {
     }
 
     @Test func checkpointFileNames_parseTheirEpoch() {
-        #expect(TrainerRunner.checkpointEpoch(ofFile: "epoch_000012.safetensors") == 12)
-        #expect(TrainerRunner.checkpointEpoch(ofFile: "latest.safetensors") == nil)
-        #expect(TrainerRunner.checkpointEpoch(ofFile: "latest.staging") == nil)
+        #expect(RunFolder.checkpointEpoch(ofFile: "epoch_000012.safetensors") == 12)
+        #expect(RunFolder.checkpointEpoch(ofFile: "latest.safetensors") == nil)
+        #expect(RunFolder.checkpointEpoch(ofFile: "latest.staging") == nil)
     }
 
     @Test func stoppedExperiment_resumesFromItsCheckpoint() async throws {
@@ -41,17 +41,17 @@ struct TrainerRunnerTests {
         _ = try await h.send(.post, "/experiments/\(id)/stop")
         let stopped = try await h.waitFor(id, seconds: 30) { $0 == "stopped" || $0 == "failed" }
         #expect(stopped?["status"]?.stringValue == "stopped")
-        let stepsAtStop = try h.store.experiment(id: id).progress.gradSteps
+        let stepsAtStop = try h.store.experiment(id: id).progress.gradientSteps
         #expect(stepsAtStop > 0)
 
         let resumed = try await h.send(.post, "/experiments/\(id)/resume")
         #expect(resumed.status == 200)
         // The resumed run continues counting from the checkpoint rather than from zero.
-        while try h.store.experiment(id: id).progress.gradSteps <= stepsAtStop, Date() < deadline {
+        while try h.store.experiment(id: id).progress.gradientSteps <= stepsAtStop, Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try h.store.experiment(id: id).status == .running)
-        #expect(try h.store.experiment(id: id).progress.gradSteps > stepsAtStop)
+        #expect(try h.store.experiment(id: id).progress.gradientSteps > stepsAtStop)
         _ = try await h.send(.post, "/experiments/\(id)/stop")
         _ = try await h.waitFor(id, seconds: 30) { $0 == "stopped" || $0 == "failed" }
         let epochs = try h.store.checkpoints(experimentID: id).map(\.epoch)

@@ -11,7 +11,7 @@ import Storage
             #expect(try store.bestCheckpoint(experimentID: id) == nil)
             let returns: [Double?] = [1.0, 5.0, nil, 3.0]
             for (epoch, evalReturn) in returns.enumerated() {
-                try store.addCheckpoint(NewCheckpoint(epoch: epoch + 1, envSteps: (epoch + 1) * 100, gradSteps: epoch * 10,
+                try store.addCheckpoint(NewCheckpoint(epoch: epoch + 1, environmentSteps: (epoch + 1) * 100, gradientSteps: epoch * 10,
                                                       evalReturn: evalReturn, path: "ckpt/\(id)/\(epoch + 1).safetensors",
                                                       sizeBytes: 1024), experimentID: id)
             }
@@ -23,7 +23,7 @@ import Storage
             #expect(try store.checkpoint(id: all[0].id) == all[0])
             #expect(throws: StorageError.notFound(kind: "checkpoint", id: "nope")) { try store.checkpoint(id: "nope") }
             #expect(throws: StorageError.self) {
-                try store.addCheckpoint(NewCheckpoint(epoch: 9, envSteps: 0, gradSteps: 0, path: all[0].path, sizeBytes: 1),
+                try store.addCheckpoint(NewCheckpoint(epoch: 9, environmentSteps: 0, gradientSteps: 0, path: all[0].path, sizeBytes: 1),
                                         experimentID: id)
             }
             #expect(try store.deleteCheckpoints(experimentID: id, afterEpoch: 2) == ["ckpt/\(id)/3.safetensors", "ckpt/\(id)/4.safetensors"])
@@ -36,28 +36,28 @@ import Storage
         try withStore(kind) { store throws in
             let id = try store.makeExperiment().id
             let path = "experiments/\(id)/checkpoints/epoch_000003.safetensors"
-            let first = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 400, gradSteps: 30, evalReturn: 0.5,
+            let first = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, environmentSteps: 400, gradientSteps: 30, evalReturn: 0.5,
                                                                  path: path, sizeBytes: 1000), experimentID: id)
             let session = try store.createSession(experimentID: id, checkpointID: first.id)
             // A stop saves the epoch again, later in training: the same record now describes the new file.
-            let again = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 460, gradSteps: 41, evalReturn: nil,
+            let again = try store.upsertCheckpoint(NewCheckpoint(epoch: 3, environmentSteps: 460, gradientSteps: 41, evalReturn: nil,
                                                                  path: path, sizeBytes: 1008), experimentID: id)
             #expect(again.id == first.id && again.createdAt == first.createdAt)
-            #expect(again.envSteps == 460 && again.gradSteps == 41 && again.evalReturn == nil && again.sizeBytes == 1008)
+            #expect(again.environmentSteps == 460 && again.gradientSteps == 41 && again.evalReturn == nil && again.sizeBytes == 1008)
             #expect(try store.checkpoints(experimentID: id) == [again])
             #expect(try store.session(id: session.id).checkpointID == first.id)
-            #expect(try store.latestCheckpoint(experimentID: id)?.gradSteps == 41)
+            #expect(try store.latestCheckpoint(experimentID: id)?.gradientSteps == 41)
             // Another path is a new record; a path of another experiment is refused.
-            let other = try store.upsertCheckpoint(NewCheckpoint(epoch: 4, envSteps: 500, gradSteps: 50, path: path + ".4",
+            let other = try store.upsertCheckpoint(NewCheckpoint(epoch: 4, environmentSteps: 500, gradientSteps: 50, path: path + ".4",
                                                                  sizeBytes: 1), experimentID: id)
             #expect(other.id != first.id)
             #expect(try store.checkpoints(experimentID: id).count == 2)
             let stranger = try store.makeExperiment().id
             #expect(throws: StorageError.self) {
-                try store.upsertCheckpoint(NewCheckpoint(epoch: 3, envSteps: 1, gradSteps: 1, path: path, sizeBytes: 1),
+                try store.upsertCheckpoint(NewCheckpoint(epoch: 3, environmentSteps: 1, gradientSteps: 1, path: path, sizeBytes: 1),
                                            experimentID: stranger)
             }
-            #expect(try store.checkpoint(id: first.id).envSteps == 460)
+            #expect(try store.checkpoint(id: first.id).environmentSteps == 460)
         }
     }
 
@@ -112,7 +112,7 @@ import Storage
 
     private func makeCheckpoint(_ store: Store) throws -> (experiment: String, checkpoint: String) {
         let id = try store.makeExperiment().id
-        let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, envSteps: 1, gradSteps: 1, evalReturn: 0.5,
+        let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, environmentSteps: 1, gradientSteps: 1, evalReturn: 0.5,
                                                                path: "ckpt/\(id).safetensors", sizeBytes: 8),
                                                  experimentID: id)
         return (id, checkpoint.id)

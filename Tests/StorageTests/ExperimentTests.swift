@@ -49,7 +49,7 @@ import Storage
             }
             for id in ids.prefix(5) { try store.cancel(id: id) }
 
-            var seen: [Experiment] = []
+            var seen: [ExperimentRecord] = []
             var cursor: String?
             var pages = 0
             repeat {
@@ -79,7 +79,7 @@ import Storage
     func updateProgress_storesFieldsAndBumpsVersion(kind: StoreKind) throws {
         try withStore(kind) { store throws in
             let experiment = try store.makeExperiment(in: .running)
-            let progress = ExperimentProgress(epoch: 3, epochs: 10, envSteps: 3000, gradSteps: 600, phase: "training",
+            let progress = ProgressRecord(epoch: 3, epochs: 10, environmentSteps: 3000, gradientSteps: 600, phase: "training",
                                               etaSeconds: 42.5, lastReturn: 0.75, lastSuccessRate: 0.5)
             try store.updateProgress(id: experiment.id, progress)
             let updated = try store.experiment(id: experiment.id)
@@ -98,7 +98,7 @@ import Storage
             let doomed = try store.makeExperiment(in: .running)
             for experiment in [keep, doomed] {
                 try store.insertMetrics((0..<10).map { point("train/loss", Double($0), step: $0) }, experimentID: experiment.id)
-                let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, envSteps: 10, gradSteps: 20,
+                let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, environmentSteps: 10, gradientSteps: 20,
                                                                        path: "checkpoints/\(experiment.id)/1.safetensors",
                                                                        sizeBytes: 100), experimentID: experiment.id)
                 _ = try store.createSession(experimentID: experiment.id, checkpointID: checkpoint.id)

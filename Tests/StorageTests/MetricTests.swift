@@ -7,7 +7,7 @@ import Storage
     func insert_keysAndRawSeriesOnEveryAxis(kind: StoreKind) throws {
         try withStore(kind) { store throws in
             let id = try store.makeExperiment().id
-            var batch: [MetricPoint] = []
+            var batch: [MetricPointRecord] = []
             for step in 1...20 {
                 batch.append(point("train/loss", 1.0 / Double(step), step: step * 10, epoch: step))
                 if step % 5 == 0 { batch.append(point("val/return", Double(step), step: step * 10, epoch: step)) }
@@ -17,7 +17,7 @@ import Storage
             #expect(try store.metricPointCount(experimentID: id) == 24)
 
             let expectedX: [MetricAxis: [Double]] = [
-                .envSteps: [50, 100, 150, 200], .gradSteps: [100, 200, 300, 400], .epoch: [5, 10, 15, 20],
+                .environmentSteps: [50, 100, 150, 200], .gradientSteps: [100, 200, 300, 400], .epoch: [5, 10, 15, 20],
                 .wallTime: [50, 100, 150, 200].map { 1_700_000_000 + $0 },
             ]
             for axis in MetricAxis.allCases {
@@ -104,7 +104,7 @@ import Storage
             let latest = try store.latestMetrics(experimentID: id)
             #expect(latest.map(\.key) == ["train/loss", "val/return"])
             #expect(latest.map(\.value) == [5, 7])
-            #expect(latest.map(\.envSteps) == [5, 4])
+            #expect(latest.map(\.environmentSteps) == [5, 4])
         }
     }
 
@@ -121,7 +121,7 @@ import Storage
             #expect(try store.deleteMetrics(experimentID: id, after: .epoch(6)) == 5)
             #expect(try store.series(experimentID: id, key: "train/loss", axis: .epoch).samples.map(\.x) == [1, 2, 3, 4, 5, 6])
             #expect(try store.metricKeys(experimentID: id) == ["train/loss"])
-            #expect(try store.deleteMetrics(experimentID: id, after: .envSteps(250)) == 4)
+            #expect(try store.deleteMetrics(experimentID: id, after: .environmentSteps(250)) == 4)
             #expect(try store.series(experimentID: id, key: "train/loss").samples.map(\.x) == [100, 200])
             #expect(try store.metricPointCount(experimentID: other) == 11)
         }
@@ -136,7 +136,7 @@ import Storage
             let clock = ContinuousClock()
             let insertTime = try clock.measure {
                 for batch in 0..<200 {
-                    let points = (0..<500).map { i -> MetricPoint in
+                    let points = (0..<500).map { i -> MetricPointRecord in
                         let step = batch * 500 + i
                         return point("train/loss", sin(Double(step) / 1000), step: step, epoch: step / 1000)
                     }
@@ -145,7 +145,7 @@ import Storage
             }
             var series: MetricSeries?
             let queryTime = try clock.measure {
-                series = try store.series(experimentID: id, key: "train/loss", axis: .envSteps, maxPoints: 500)
+                series = try store.series(experimentID: id, key: "train/loss", axis: .environmentSteps, maxPoints: 500)
             }
             let samples = try #require(series).samples
             #expect(try store.metricPointCount(experimentID: id) == 100_000)

@@ -7,7 +7,7 @@ import Testing
     func touchSessions_addsStepsInOneWrite_skipsEndedAndUnknown_neverMovesTimeBack(kind: StoreKind) throws {
         try withStore(kind) { store throws in
             let experiment = try store.makeExperiment().id
-            let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, envSteps: 10, gradSteps: 1, path: "c/1.safetensors",
+            let checkpoint = try store.addCheckpoint(NewCheckpoint(epoch: 1, environmentSteps: 10, gradientSteps: 1, path: "c/1.safetensors",
                                                                    sizeBytes: 1), experimentID: experiment).id
             let t0 = Date(timeIntervalSince1970: 1_700_000_000)
             let a = try store.createSession(experimentID: experiment, checkpointID: checkpoint, now: t0)

@@ -13,6 +13,21 @@ import Storage
         }
     }
 
+    /// The v1 schema lists the statuses as text frozen in the migration: every status of the
+    /// enum must still be one it accepts (a new status needs a migration), and others are refused.
+    @Test(arguments: StoreKind.allCases)
+    func statusCheck_acceptsEveryStatusAndNothingElse(kind: StoreKind) throws {
+        try withTestStore(kind) { test throws in
+            let id = try test.store.makeExperiment().id
+            for status in ExperimentStatus.allCases {
+                try test.store.executeRawSQL("UPDATE experiments SET status = '\(status.rawValue)' WHERE id = '\(id)'")
+            }
+            #expect(throws: StorageError.self) {
+                try test.store.executeRawSQL("UPDATE experiments SET status = 'paused' WHERE id = '\(id)'")
+            }
+        }
+    }
+
     @Test func reopen_keepsDataAndDoesNotRerunMigrations() throws {
         let (path, directory) = makeTemporaryDatabasePath()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -61,9 +76,9 @@ import Storage
                 let at = t0.addingTimeInterval(Double(epoch))
                 try store.insertMetrics((0..<100).map { point("train/loss", Double($0), step: epoch * 1000 + $0, epoch: epoch) },
                                         experimentID: id)
-                try store.updateProgress(id: id, ExperimentProgress(epoch: epoch, epochs: 4, envSteps: epoch * 1000), now: at)
+                try store.updateProgress(id: id, ProgressRecord(epoch: epoch, epochs: 4, environmentSteps: epoch * 1000), now: at)
                 try store.heartbeat(id: id, workerID: "w", now: at)
-                try store.addCheckpoint(NewCheckpoint(epoch: epoch, envSteps: epoch * 1000, gradSteps: epoch,
+                try store.addCheckpoint(NewCheckpoint(epoch: epoch, environmentSteps: epoch * 1000, gradientSteps: epoch,
                                                       evalReturn: Double(epoch), path: "ckpt/\(id)/\(epoch).safetensors",
                                                       sizeBytes: 64), experimentID: id, now: at)
             }

@@ -56,13 +56,13 @@ func makeTemporaryDatabasePath() -> (path: String, directory: URL) {
 extension Store {
     /// Creates a queued experiment with placeholder fields.
     func makeExperiment(name: String = "run", environment: String = "t_maze", now: Date = Date(),
-                        key: String? = nil, hash: String? = nil) throws -> Experiment {
+                        key: String? = nil, hash: String? = nil) throws -> ExperimentRecord {
         try createExperiment(NewExperiment(name: name, environment: environment, spec: #"{"env":"\#(environment)"}"#,
                                            epochs: 10, idempotencyKey: key, requestHash: hash), now: now).experiment
     }
 
     /// Creates an experiment and walks it to `status` along legal transitions.
-    func makeExperiment(in status: ExperimentStatus) throws -> Experiment {
+    func makeExperiment(in status: ExperimentStatus) throws -> ExperimentRecord {
         let experiment = try makeExperiment()
         for step in pathFromQueued(to: status) {
             try transition(id: experiment.id, to: step, reason: "setup")
@@ -83,7 +83,7 @@ func pathFromQueued(to status: ExperimentStatus) -> [ExperimentStatus] {
 }
 
 /// A point for metric tests.
-func point(_ key: String, _ value: Double, step: Int, epoch: Int = 0, wall: Double = 1_700_000_000) -> MetricPoint {
-    MetricPoint(key: key, value: value, envSteps: step, gradSteps: step * 2, epoch: epoch,
-                wallTime: Date(timeIntervalSince1970: wall + Double(step)))
+func point(_ key: String, _ value: Double, step: Int, epoch: Int = 0, wall: Double = 1_700_000_000) -> MetricPointRecord {
+    MetricPointRecord(key: key, value: value, environmentSteps: step, gradientSteps: step * 2, epoch: epoch,
+                wallTime: wall + Double(step))
 }

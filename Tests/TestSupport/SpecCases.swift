@@ -1,4 +1,5 @@
 import Environments
+import JSON
 
 /// Broken experiment specs for validation tests: the JSON paths of a spec document, values of
 /// the wrong kind for them, and right-kind values that are out of range.
@@ -45,6 +46,6 @@ public enum SpecCases {
         ("exploration.anneal_steps", .number(0)), ("evaluation.actors", .number(0)), ("evaluation.timesteps", .number(0)),
         ("checkpoints.interval", .number(0)), ("relabeling.strategy", .string("all")), ("environment.name", .string("chess")),
         ("environment.parameters.corridor_length", .number(0)), ("environment.parameters", .number(3)),
-        ("seed", .number(-1)), ("name", .string("")), ("model.unknown_knob", .number(1)),
+        ("seed", .number(-1)), ("name", .string("")), ("name", .string(String(repeating: "x", count: 1_000_000))), ("model.unknown_knob", .number(1)),
     ]
 }

@@ -9,14 +9,18 @@ import NeuralNet
 public struct Checkpoint {
     /// Completed epoch, env steps and gradient steps at the time of saving.
     public var epoch: Int, environmentSteps: Int, gradientSteps: Int
+    /// Seconds of training since the experiment first started, at the time of saving (0 in
+    /// files written before the count was kept).
+    public var wallTime: Double = 0
     static let formatVersion = "1"
 
     /// Writes the state of `learner` (atomically: a crash never leaves half a file).
-    public static func save(_ learner: Learner, epoch: Int, environmentSteps: Int, gradientSteps: Int, to url: URL) throws {
+    public static func save(_ learner: Learner, epoch: Int, environmentSteps: Int, gradientSteps: Int, wallTime: Double,
+                            to url: URL) throws {
         let agent = learner.agent
         var file = ParameterFile(tensors: agent.exportTensors(prefix: "model."), metadata: [
             "format": "amago-checkpoint", "version": formatVersion, "epoch": String(epoch),
-            "env_steps": String(environmentSteps), "gradient_steps": String(gradientSteps),
+            "env_steps": String(environmentSteps), "gradient_steps": String(gradientSteps), "wall_time": String(wallTime),
             "popart.counter": String(agent.popArt.counter),
         ])
         let p = agent.popArt, g = p.mean.count
@@ -61,7 +65,8 @@ public struct Checkpoint {
               let gradientSteps = metadata["gradient_steps"].flatMap(Int.init) else {
             throw NeuralNetError.malformedFile("\(url.lastPathComponent) is not an experiment checkpoint")
         }
-        return Checkpoint(epoch: epoch, environmentSteps: envSteps, gradientSteps: gradientSteps)
+        return Checkpoint(epoch: epoch, environmentSteps: envSteps, gradientSteps: gradientSteps,
+                          wallTime: metadata["wall_time"].flatMap(Double.init) ?? 0)
     }
 
     /// Loads only the agent's weights and buffers (for serving a policy).

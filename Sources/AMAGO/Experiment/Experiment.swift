@@ -1,6 +1,7 @@
 import Autograd
 import Environments
 import Foundation
+import JSON
 
 /// Where a running experiment is, for progress lines, the API and the dashboard.
 public struct ExperimentProgress: Sendable {
@@ -28,11 +29,13 @@ public struct ExperimentOutcome: Sendable {
 }
 
 /// Runs an experiment (spec §6.3): epochs of collection, then gradient updates, with evaluation
-/// and checkpoints on their intervals. Everything lives in one data folder: `spec.json`, the
-/// replay buffer under `buffer/`, checkpoints under `checkpoints/`.
+/// and checkpoints on their intervals. Everything lives in one run folder (`RunFolder`).
 public final class Experiment {
     public let spec: ExperimentSpec
-    public let directory: URL
+    /// The run's folder and its layout.
+    public let folder: RunFolder
+    /// The run's folder.
+    public var directory: URL { folder.url }
     public let agent: Agent
     public let learner: Learner
     let buffer: ReplayBuffer
@@ -50,15 +53,19 @@ public final class Experiment {
     public var onProgress: ((ExperimentProgress) -> Void)?
     public private(set) var epoch = 0, environmentSteps = 0, gradientSteps = 0
     var lastReturn: Double?, lastSuccess: Double?, stepsPerSecond = 0.0
+    /// Training seconds of earlier processes of this run, less the set-up time of this one
+    /// before it resumed (so `wallTime` continues where the checkpoint left off).
     var elapsedBefore = 0.0, epochSeconds: [Double] = []
     let started = Date()
+    /// Seconds of training since the experiment first started: every metric's `wall_time`.
+    var wallTime: Double { Date().timeIntervalSince(started) + elapsedBefore }
 
     /// Sets up the agent, optimizer and replay buffer in `directory` (created if needed).
     /// - Parameter collectionIdleTimeout: for external environments, seconds after which an
     ///   unused collection session expires.
     public init(spec: ExperimentSpec, directory: URL, sink: MetricSink? = nil, collectionIdleTimeout: TimeInterval = 15 * 60) throws {
         self.spec = spec
-        self.directory = directory
+        folder = RunFolder(directory)
         self.sink = sink
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let probe = try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters, seed: spec.seed)
@@ -66,7 +73,7 @@ public final class Experiment {
         let width = relabeler?.observationWidth(stored: probe.observationSize) ?? probe.observationSize
         agent = try Agent(observationWidth: width, actionSpace: probe.actionSpace, configuration: spec.agentConfiguration(), seed: spec.seed)
         learner = Learner(agent: agent, optimizer: spec.optimizerConfiguration())
-        buffer = try ReplayBuffer(directory: directory.appendingPathComponent("buffer"), capacity: spec.schedule.bufferCapacity)
+        buffer = try ReplayBuffer(directory: folder.buffer, capacity: spec.schedule.bufferCapacity)
         rng = RandomGenerator(seed: spec.seed &+ 0x5EED)
         explorationRNG = RandomGenerator(seed: spec.seed &+ 0xE8F1)
         actingAgent = try Agent(observationWidth: width, actionSpace: probe.actionSpace, configuration: spec.agentConfiguration(),
@@ -77,7 +84,7 @@ public final class Experiment {
         } else {
             collection = nil
         }
-        try spec.encoded().write(to: directory.appendingPathComponent("spec.json"), options: .atomic)
+        try spec.encoded().write(to: folder.spec, options: .atomic)
     }
 
     static func makeRelabeler(_ spec: ExperimentSpec, _ env: any Environment) throws -> any Relabeler {
@@ -87,12 +94,11 @@ public final class Experiment {
         return MazeRunnerRelabeler(goals: maze.parameters.numGoals, strategy: strategy, mazeDim: maze.parameters.mazeDim)
     }
 
-    var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints") }
     /// Whether the data folder holds a run that `run(resume: true)` would continue.
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: latestCheckpoint.path) }
 
     /// The checkpoint rewritten at every save.
-    public var latestCheckpoint: URL { checkpointDirectory.appendingPathComponent("latest.safetensors") }
+    public var latestCheckpoint: URL { folder.latestCheckpoint }
 
     /// Runs from the start, or from the latest checkpoint when `resume` is set and one exists.
     /// `shouldStop` is polled between env steps and between gradient steps; when it returns
@@ -106,6 +112,7 @@ public final class Experiment {
             // The checkpoint closes its epoch (collection and training done), so the run goes on
             // with the next one rather than collecting that epoch again (spec §11 item 17).
             (epoch, environmentSteps, gradientSteps) = (saved.epoch + 1, saved.environmentSteps, saved.gradientSteps)
+            elapsedBefore = saved.wallTime - Date().timeIntervalSince(started)
             agent.reseed(spec.seed &+ UInt64(epoch))
             try sink?.discardPoints(afterEpoch: saved.epoch)
         }
@@ -269,10 +276,11 @@ public final class Experiment {
     public func checkpoint(closingEpoch: Int? = nil) throws -> URL {
         report("checkpointing")
         let e = closingEpoch ?? epoch
-        let url = checkpointDirectory.appendingPathComponent(String(format: "epoch_%06d.safetensors", max(e, 0)))
-        try Checkpoint.save(learner, epoch: e, environmentSteps: environmentSteps, gradientSteps: gradientSteps, to: url)
+        let url = folder.checkpoint(epoch: e)
+        try Checkpoint.save(learner, epoch: e, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
+                            wallTime: wallTime, to: url)
         // Copy, then rename over `latest`: a crash at any moment leaves the old or the new one whole.
-        let staging = checkpointDirectory.appendingPathComponent("latest.staging")
+        let staging = folder.latestStaging
         try? FileManager.default.removeItem(at: staging)
         try FileManager.default.copyItem(at: url, to: staging)
         guard rename(staging.path, latestCheckpoint.path) == 0 else {
@@ -282,7 +290,7 @@ public final class Experiment {
     }
 
     func record(_ values: [String: Double]) throws {
-        let wall = Date().timeIntervalSince(started) + elapsedBefore
+        let wall = wallTime
         try sink?.record(values.sorted { $0.key < $1.key }.map {
             MetricPoint(key: $0.key, value: $0.value, environmentSteps: environmentSteps, gradientSteps: gradientSteps,
                         epoch: epoch, wallTime: wall)

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import JSON
 
 // A spec can be valid field by field and still ask for more memory than the machine has
 // (say d_model 4096 with 64 layers and batches of 4096 sequences). Such a spec would

@@ -1,4 +1,5 @@
 import Environments
+import JSON
 import NeuralNet
 
 /// The agent's update and its hyperparameters (spec §5.1; JSON keys in snake_case).

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import JSON
 import NeuralNet
 
 /// A whole experiment as one JSON document: the environment and its parameters, the agent and
@@ -9,6 +10,8 @@ import NeuralNet
 public struct ExperimentSpec: Equatable, Sendable {
     /// A label for people; the service keys experiments by id, not by name.
     public var name = "experiment"
+    /// The longest name accepted, in characters.
+    public static let maxNameLength = 200
     public var seed: UInt64 = 0
     /// Registry name and parameters (validated by the registry).
     public var environment = "tmaze_passive"
@@ -42,6 +45,7 @@ public struct ExperimentSpec: Equatable, Sendable {
         guard case .object = value else { throw ExperimentSpecError.invalid([FieldError(field: "$", expected: "a JSON object")]) }
         let o = r.object(value, at: "", known: Self.fields)
         name = r.string(o, "name", at: "", default: name)
+        if name.count > Self.maxNameLength { r.fail("name", "a string of at most \(Self.maxNameLength) characters, got \(name.count)") }
         seed = UInt64(r.int(o, "seed", at: "", default: 0, in: 0...Int(Int32.max)))
         let env = r.object(o["environment"], at: "environment", known: ["name", "parameters"])
         environment = r.string(env, "name", at: "environment", default: environment, oneOf: EnvironmentRegistry.names)

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import JSON
 
 /// Recorded episodes of an external environment, as uploaded for offline training
 /// (`POST /experiments/{id}/episodes`).
@@ -103,8 +104,8 @@ public enum ExternalEpisodes {
 
     /// Writes episodes into the replay buffer of an experiment's folder that is not training
     /// now (a training run picks them up at its next epoch).
-    public static func store(_ episodes: [TrajectorySlice], experimentDirectory: URL) throws {
-        let buffer = try ReplayBuffer(directory: experimentDirectory.appendingPathComponent("buffer"), capacity: Int.max / 2)
+    public static func store(_ episodes: [TrajectorySlice], in run: RunFolder) throws {
+        let buffer = try ReplayBuffer(directory: run.buffer, capacity: Int.max / 2)
         for e in episodes { try buffer.add(e, environmentName: "external") }
     }
 }

@@ -1,4 +1,5 @@
 import Environments
+import JSON
 
 /// Reads a JSON object field by field, collecting every problem with its JSON path instead of
 /// stopping at the first, and flagging fields it does not know.

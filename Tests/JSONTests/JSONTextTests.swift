@@ -1,5 +1,6 @@
-import Environments
+import Environments  // SeededGenerator, for reproducible random documents
 import Foundation
+import JSON
 import Testing
 
 /// The one-pass JSON reader and writer agree with Foundation's on valid text, reject what

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A JSON value, used for environment parameters.
+/// A JSON value: specs, environment parameters and every HTTP body.
 public indirect enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     /// `null`.
     case null

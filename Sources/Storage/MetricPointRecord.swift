@@ -1,26 +1,26 @@
 import Foundation
 
 /// One recorded value of a metric, stamped with every x axis a chart may use.
-public struct MetricPoint: Equatable, Sendable {
+public struct MetricPointRecord: Equatable, Sendable {
     /// The metric key, e.g. `train/critic_loss` or `val/return`.
     public var key: String
     /// The value; NaN is stored as NULL and read back as NaN.
     public var value: Double
     /// Environment steps when it was recorded.
-    public var envSteps: Int
+    public var environmentSteps: Int
     /// Gradient steps when it was recorded.
-    public var gradSteps: Int
+    public var gradientSteps: Int
     /// The epoch when it was recorded.
     public var epoch: Int
-    /// Wall-clock time when it was recorded.
-    public var wallTime: Date
+    /// Seconds of training since the experiment first started (resumed runs continue the count).
+    public var wallTime: Double
 
     /// Creates a point.
-    public init(key: String, value: Double, envSteps: Int, gradSteps: Int, epoch: Int, wallTime: Date) {
+    public init(key: String, value: Double, environmentSteps: Int, gradientSteps: Int, epoch: Int, wallTime: Double) {
         self.key = key
         self.value = value
-        self.envSteps = envSteps
-        self.gradSteps = gradSteps
+        self.environmentSteps = environmentSteps
+        self.gradientSteps = gradientSteps
         self.epoch = epoch
         self.wallTime = wallTime
     }
@@ -29,12 +29,12 @@ public struct MetricPoint: Equatable, Sendable {
 /// The x axis of a metric series.
 public enum MetricAxis: String, CaseIterable, Sendable {
     /// Environment steps.
-    case envSteps = "env_steps"
+    case environmentSteps = "env_steps"
     /// Gradient steps.
-    case gradSteps = "grad_steps"
+    case gradientSteps = "grad_steps"
     /// Epochs.
     case epoch
-    /// Seconds since 1970.
+    /// Seconds of training since the experiment first started.
     case wallTime = "wall_time"
 
     /// The column holding this axis (also the API name).
@@ -80,13 +80,13 @@ public enum MetricCutoff: Equatable, Sendable {
     /// Delete points recorded after this epoch.
     case epoch(Int)
     /// Delete points recorded after this many environment steps.
-    case envSteps(Int)
+    case environmentSteps(Int)
 }
 
 /// Metric points recorded since a feed position.
 public struct MetricFeed: Equatable, Sendable {
     /// The new points, oldest first.
-    public var points: [MetricPoint]
+    public var points: [MetricPointRecord]
     /// The position to pass back as `after` next time.
     public var lastSequence: Int64
 }

@@ -6,7 +6,7 @@ internal import GRDB
 /// The weights live as a safetensors file in the data folder; the database holds only its
 /// relative path and metadata, so the database stays small and a checkpoint can be streamed
 /// to `GET /checkpoints/{id}` straight from disk. Write the file first, then record it.
-public struct Checkpoint: Equatable, Sendable {
+public struct CheckpointRecord: Equatable, Sendable {
     /// A 12-character URL-safe random id.
     public var id: String
     /// The experiment it belongs to.
@@ -14,9 +14,9 @@ public struct Checkpoint: Equatable, Sendable {
     /// The epoch after which it was saved.
     public var epoch: Int
     /// Environment steps at that time.
-    public var envSteps: Int
+    public var environmentSteps: Int
     /// Gradient steps at that time.
-    public var gradSteps: Int
+    public var gradientSteps: Int
     /// The evaluation return at that time, if an evaluation ran.
     public var evalReturn: Double?
     /// The weights file, relative to the data folder.
@@ -32,8 +32,8 @@ public struct Checkpoint: Equatable, Sendable {
         id = row["id"]
         experimentID = row["experiment_id"]
         epoch = row["epoch"]
-        envSteps = row["env_steps"]
-        gradSteps = row["grad_steps"]
+        environmentSteps = row["env_steps"]
+        gradientSteps = row["grad_steps"]
         evalReturn = row["eval_return"]
         path = row["path"]
         sizeBytes = row["size_bytes"]
@@ -46,9 +46,9 @@ public struct NewCheckpoint: Equatable, Sendable {
     /// The epoch after which it was saved.
     public var epoch: Int
     /// Environment steps at that time.
-    public var envSteps: Int
+    public var environmentSteps: Int
     /// Gradient steps at that time.
-    public var gradSteps: Int
+    public var gradientSteps: Int
     /// The evaluation return at that time, if known.
     public var evalReturn: Double?
     /// The weights file, relative to the data folder (unique).
@@ -57,11 +57,11 @@ public struct NewCheckpoint: Equatable, Sendable {
     public var sizeBytes: Int
 
     /// Describes a checkpoint file.
-    public init(epoch: Int, envSteps: Int, gradSteps: Int, evalReturn: Double? = nil,
+    public init(epoch: Int, environmentSteps: Int, gradientSteps: Int, evalReturn: Double? = nil,
                 path: String, sizeBytes: Int) {
         self.epoch = epoch
-        self.envSteps = envSteps
-        self.gradSteps = gradSteps
+        self.environmentSteps = environmentSteps
+        self.gradientSteps = gradientSteps
         self.evalReturn = evalReturn
         self.path = path
         self.sizeBytes = sizeBytes
@@ -71,7 +71,7 @@ public struct NewCheckpoint: Equatable, Sendable {
 extension Store {
     /// Records a checkpoint file of an experiment.
     @discardableResult
-    public func addCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> Checkpoint {
+    public func addCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> CheckpointRecord {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
             return try insertCheckpoint(db, new, experimentID: experimentID, now: now)
@@ -83,10 +83,10 @@ extension Store {
     /// evaluation return and size in place: its id, creation time and sessions stay.
     /// Throws `conflict` if the path is recorded for another experiment.
     @discardableResult
-    public func upsertCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> Checkpoint {
+    public func upsertCheckpoint(_ new: NewCheckpoint, experimentID: String, now: Date = Date()) throws -> CheckpointRecord {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
-            guard let existing = try Checkpoint.fetchOne(db, "WHERE path = ?", [new.path]) else {
+            guard let existing = try CheckpointRecord.fetchOne(db, "WHERE path = ?", [new.path]) else {
                 return try insertCheckpoint(db, new, experimentID: experimentID, now: now)
             }
             guard existing.experimentID == experimentID else {
@@ -95,52 +95,52 @@ extension Store {
             try db.execute(sql: """
                 UPDATE checkpoints SET epoch = ?, env_steps = ?, grad_steps = ?, eval_return = ?, size_bytes = ?
                 WHERE id = ?
-                """, arguments: [new.epoch, new.envSteps, new.gradSteps, new.evalReturn.flatMap { $0.isNaN ? nil : $0 },
+                """, arguments: [new.epoch, new.environmentSteps, new.gradientSteps, new.evalReturn.flatMap { $0.isNaN ? nil : $0 },
                                  new.sizeBytes, existing.id])
-            return try Checkpoint.requireOne(db, "WHERE id = ?", [existing.id], missing: existing.id)
+            return try CheckpointRecord.requireOne(db, "WHERE id = ?", [existing.id], missing: existing.id)
         }
     }
 
-    private func insertCheckpoint(_ db: Database, _ new: NewCheckpoint, experimentID: String, now: Date) throws -> Checkpoint {
+    private func insertCheckpoint(_ db: Database, _ new: NewCheckpoint, experimentID: String, now: Date) throws -> CheckpointRecord {
         let id = Identifier.make()
         try db.execute(sql: """
             INSERT INTO checkpoints (id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, experimentID, new.epoch, new.envSteps, new.gradSteps,
+            """, arguments: [id, experimentID, new.epoch, new.environmentSteps, new.gradientSteps,
                              new.evalReturn.flatMap { $0.isNaN ? nil : $0 }, new.path, new.sizeBytes,
                              now.storageSeconds])
-        return try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id)
+        return try CheckpointRecord.requireOne(db, "WHERE id = ?", [id], missing: id)
     }
 
     /// The checkpoint with this id; throws `notFound` if there is none.
-    public func checkpoint(id: String) throws -> Checkpoint {
-        try read { db in try Checkpoint.requireOne(db, "WHERE id = ?", [id], missing: id) }
+    public func checkpoint(id: String) throws -> CheckpointRecord {
+        try read { db in try CheckpointRecord.requireOne(db, "WHERE id = ?", [id], missing: id) }
     }
 
     /// An experiment's checkpoints in training order.
-    public func checkpoints(experimentID: String) throws -> [Checkpoint] {
+    public func checkpoints(experimentID: String) throws -> [CheckpointRecord] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Row.fetchAll(db, sql: "SELECT \(Checkpoint.columns) FROM checkpoints WHERE experiment_id = ? ORDER BY epoch, created_at, id",
-                                    arguments: [experimentID]).map(Checkpoint.init(row:))
+            return try Row.fetchAll(db, sql: "SELECT \(CheckpointRecord.columns) FROM checkpoints WHERE experiment_id = ? ORDER BY epoch, created_at, id",
+                                    arguments: [experimentID]).map(CheckpointRecord.init(row:))
         }
     }
 
     /// The most advanced checkpoint (highest epoch, then newest), or nil if none was saved.
-    public func latestCheckpoint(experimentID: String) throws -> Checkpoint? {
+    public func latestCheckpoint(experimentID: String) throws -> CheckpointRecord? {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Checkpoint.fetchOne(db, "WHERE experiment_id = ? ORDER BY epoch DESC, created_at DESC, id DESC",
+            return try CheckpointRecord.fetchOne(db, "WHERE experiment_id = ? ORDER BY epoch DESC, created_at DESC, id DESC",
                                            [experimentID])
         }
     }
 
     /// The checkpoint with the highest evaluation return (ties: the later one), or nil if no
     /// checkpoint has one.
-    public func bestCheckpoint(experimentID: String) throws -> Checkpoint? {
+    public func bestCheckpoint(experimentID: String) throws -> CheckpointRecord? {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Checkpoint.fetchOne(db, """
+            return try CheckpointRecord.fetchOne(db, """
                 WHERE experiment_id = ? AND eval_return IS NOT NULL
                 ORDER BY eval_return DESC, epoch DESC, created_at DESC LIMIT 1
                 """, [experimentID])
@@ -162,14 +162,14 @@ extension Store {
     }
 }
 
-extension Checkpoint {
-    static func fetchOne(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> Checkpoint? {
+extension CheckpointRecord {
+    static func fetchOne(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> CheckpointRecord? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM checkpoints \(clause)", arguments: arguments)
-            .map(Checkpoint.init(row:))
+            .map(CheckpointRecord.init(row:))
     }
 
     static func requireOne(_ db: Database, _ clause: String, _ arguments: StatementArguments,
-                           missing id: String) throws -> Checkpoint {
+                           missing id: String) throws -> CheckpointRecord {
         guard let checkpoint = try fetchOne(db, clause, arguments) else {
             throw StorageError.notFound(kind: "checkpoint", id: id)
         }

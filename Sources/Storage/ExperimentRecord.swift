@@ -2,15 +2,15 @@ import Foundation
 internal import GRDB
 
 /// Training progress as the worker last reported it.
-public struct ExperimentProgress: Equatable, Sendable {
+public struct ProgressRecord: Equatable, Sendable {
     /// The epoch being trained (0 before the first one).
     public var epoch: Int
     /// The total number of epochs planned.
     public var epochs: Int
     /// Environment steps collected so far.
-    public var envSteps: Int
+    public var environmentSteps: Int
     /// Gradient updates applied so far.
-    public var gradSteps: Int
+    public var gradientSteps: Int
     /// What the worker is doing now (e.g. "collecting", "training", "evaluating").
     public var phase: String?
     /// Estimated seconds until the run completes.
@@ -21,13 +21,13 @@ public struct ExperimentProgress: Equatable, Sendable {
     public var lastSuccessRate: Double?
 
     /// Creates a progress report; every field defaults to "nothing yet".
-    public init(epoch: Int = 0, epochs: Int = 0, envSteps: Int = 0, gradSteps: Int = 0,
+    public init(epoch: Int = 0, epochs: Int = 0, environmentSteps: Int = 0, gradientSteps: Int = 0,
                 phase: String? = nil, etaSeconds: Double? = nil,
                 lastReturn: Double? = nil, lastSuccessRate: Double? = nil) {
         self.epoch = epoch
         self.epochs = epochs
-        self.envSteps = envSteps
-        self.gradSteps = gradSteps
+        self.environmentSteps = environmentSteps
+        self.gradientSteps = gradientSteps
         self.phase = phase
         self.etaSeconds = etaSeconds
         self.lastReturn = lastReturn
@@ -63,7 +63,7 @@ public struct NewExperiment: Equatable, Sendable {
 }
 
 /// One training run, as stored.
-public struct Experiment: Equatable, Sendable {
+public struct ExperimentRecord: Equatable, Sendable {
     /// A 12-character URL-safe random id.
     public var id: String
     /// The display name.
@@ -89,7 +89,7 @@ public struct Experiment: Equatable, Sendable {
     /// The idempotency key it was created with.
     public var idempotencyKey: String?
     /// Progress as last reported.
-    public var progress: ExperimentProgress
+    public var progress: ProgressRecord
     /// The worker that claimed it, while running.
     public var workerID: String?
     /// The worker's last heartbeat, while running.
@@ -121,9 +121,9 @@ public struct Experiment: Equatable, Sendable {
         finishedAt = (row["finished_at"] as Double?).map(Date.init(storageSeconds:))
         errorMessage = row["error_message"]
         idempotencyKey = row["idempotency_key"]
-        progress = ExperimentProgress(
-            epoch: row["epoch"], epochs: row["epochs"], envSteps: row["env_steps"],
-            gradSteps: row["grad_steps"], phase: row["phase"], etaSeconds: row["eta_seconds"],
+        progress = ProgressRecord(
+            epoch: row["epoch"], epochs: row["epochs"], environmentSteps: row["env_steps"],
+            gradientSteps: row["grad_steps"], phase: row["phase"], etaSeconds: row["eta_seconds"],
             lastReturn: row["last_return"], lastSuccessRate: row["last_success_rate"])
         workerID = row["worker_id"]
         heartbeatAt = (row["heartbeat_at"] as Double?).map(Date.init(storageSeconds:))
@@ -131,13 +131,13 @@ public struct Experiment: Equatable, Sendable {
     }
 
     /// Fetches one experiment or nil.
-    static func fetch(_ db: Database, id: String) throws -> Experiment? {
+    static func fetch(_ db: Database, id: String) throws -> ExperimentRecord? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM experiments WHERE id = ?", arguments: [id])
-            .map(Experiment.init(row:))
+            .map(ExperimentRecord.init(row:))
     }
 
     /// Fetches one experiment or throws `notFound`.
-    static func require(_ db: Database, id: String) throws -> Experiment {
+    static func require(_ db: Database, id: String) throws -> ExperimentRecord {
         guard let experiment = try fetch(db, id: id) else {
             throw StorageError.notFound(kind: "experiment", id: id)
         }
@@ -148,7 +148,7 @@ public struct Experiment: Equatable, Sendable {
 /// One page of an experiment listing.
 public struct ExperimentPage: Equatable, Sendable {
     /// The experiments, newest first.
-    public var experiments: [Experiment]
+    public var experiments: [ExperimentRecord]
     /// Pass this back as `cursor` to get the next page; nil on the last page.
     public var nextCursor: String?
 }
@@ -156,7 +156,7 @@ public struct ExperimentPage: Equatable, Sendable {
 /// The result of an idempotent create.
 public struct ExperimentCreation: Equatable, Sendable {
     /// The experiment, new or previously created with the same idempotency key and body.
-    public var experiment: Experiment
+    public var experiment: ExperimentRecord
     /// False when an earlier request with the same key and body had already created it.
     public var isNew: Bool
 }

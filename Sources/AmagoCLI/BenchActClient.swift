@@ -7,10 +7,13 @@ import Glibc
 /// it writes a prepared request and reads the response by its Content-Length.
 final class BenchActClient {
     enum Failure: Error, CustomStringConvertible {
-        case socket(String), closed, malformed(String)
+        /// A failed call and the errno it left, captured where it failed.
+        case socket(String, errno: Int32), closed, malformed(String)
+        /// The call that failed, with errno read now (before anything else can change it).
+        static func socket(_ call: String) -> Failure { .socket(call, errno: Glibc.errno) }
         var description: String {
             switch self {
-            case .socket(let s): return "socket: \(s) (errno \(errno))"
+            case .socket(let s, let code): return "socket: \(s) failed: \(String(cString: strerror(code))) (errno \(code))"
             case .closed: return "the server closed the connection"
             case .malformed(let s): return "malformed response: \(s)"
             }
@@ -30,7 +33,11 @@ final class BenchActClient {
         let status = withUnsafeBytes(of: &address) { raw in
             connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
-        guard status == 0 else { close(fd); throw Failure.socket("connect") }
+        guard status == 0 else {
+            let failure = Failure.socket("connect")
+            close(fd)
+            throw failure
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }

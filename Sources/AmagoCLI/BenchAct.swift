@@ -140,7 +140,7 @@ struct BenchAct: ParsableCommand {
         let record = try service.store.createExperiment(NewExperiment(name: spec.name, environment: spec.environment,
                                                                       spec: text, epochs: spec.schedule.epochs)).experiment
         let runner = TrainerRunner(store: service.store, dataDirectory: folder)
-        let trainer = try AMAGO.Experiment(spec: spec, directory: runner.directory(of: record.id))
+        let trainer = try Experiment(spec: spec, directory: runner.folder(of: record.id).url)
         try trainer.checkpoint()
         try runner.registerCheckpoints(experimentID: record.id)
         size.observation = trainer.agent.observationWidth

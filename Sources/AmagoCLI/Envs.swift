@@ -2,6 +2,7 @@ import AMAGO
 import ArgumentParser
 import Environments
 import Foundation
+import JSON
 
 /// `amago envs`: the built-in environments, their parameters and a recommended spec for each.
 struct Envs: ParsableCommand {

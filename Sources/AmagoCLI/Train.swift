@@ -36,7 +36,7 @@ struct Train: ParsableCommand {
         let folder = URL(fileURLWithPath: data ?? "data/\(experimentSpec.name)")
         let sink = TerminalSummarySink()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let metricsFile = folder.appendingPathComponent("metrics.jsonl")
+        let metricsFile = RunFolder(folder).metricsFile
         if !resume { try? FileManager.default.removeItem(at: metricsFile) }
         let experiment = try Experiment(spec: experimentSpec, directory: folder,
                                         sink: CompositeMetricSink([sink, try FileMetricSink(url: metricsFile)]))

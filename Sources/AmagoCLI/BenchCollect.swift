@@ -3,6 +3,7 @@ import ArgumentParser
 import Autograd
 import Environments
 import Foundation
+import JSON
 import Service
 
 /// `amago bench collect`: collected env steps per second of an external environment over
@@ -52,7 +53,7 @@ struct BenchCollect: ParsableCommand {
         let folder = parentFolder.appendingPathComponent("amago-bench-collect-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let spec = try Self.spec()
-        let inProcess = try AMAGO.Experiment(spec: spec, directory: folder.appendingPathComponent("in-process"))
+        let inProcess = try Experiment(spec: spec, directory: folder.appendingPathComponent("in-process"))
         // The BLAS thread count stays the bench's: the worker's job applies no budget of its own.
         let service = try ServiceHost(options: ServiceOptions(host: "127.0.0.1", port: 0, dataDirectory: folder.appendingPathComponent("service"),
                                                               workers: 1, pollInterval: 0.05))
@@ -192,7 +193,7 @@ struct BenchCollect: ParsableCommand {
     }
 
     /// In-process collection in calls of 32 vector steps until `seconds` have passed.
-    func measureInProcess(_ experiment: AMAGO.Experiment, actors: Int, seconds: Double) throws -> BenchCollectRun {
+    func measureInProcess(_ experiment: Experiment, actors: Int, seconds: Double) throws -> BenchCollectRun {
         var run = BenchCollectRun()
         let start = DispatchTime.now().uptimeNanoseconds, deadline = start + UInt64(seconds * 1e9)
         while DispatchTime.now().uptimeNanoseconds < deadline {
