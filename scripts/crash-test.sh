@@ -37,17 +37,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [[ -n "${CRASH_SEED:-}" ]] && RANDOM=$CRASH_SEED
 export OPENBLAS_NUM_THREADS=1
 
-AMAGO=${AMAGO_BIN:-$(ls -t "$ROOT"/.build*/release/amago 2>/dev/null | head -1)}
-missing=() tools=(curl jq sqlite3)
+tools=(curl jq sqlite3)
 ((EXTERNAL_ROUNDS > 0)) && tools+=(python3)
-for tool in "${tools[@]}"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-    echo "crash-test: installing ${missing[*]}" >&2
-    sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; } \
-        || { echo "crash-test: needs ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 2; }
-fi
-[[ -x "$AMAGO" ]] || { echo "crash-test: no amago binary (build with swift build -c release, or set AMAGO_BIN)" >&2; exit 2; }
+# AMAGO (the binary) and the tools above, installed with apt-get when missing.
+source "$ROOT/scripts/serve-setup.sh"
 
 EPOCHS=20
 # examples/tmaze_passive.json shrunk to a run of ~20 s: short corridor, small model, 20 epochs,
@@ -78,55 +71,8 @@ EXT_SPEC=$(jq -nc --argjson epochs "$EXT_EPOCHS" '{"name": "crash-test-external"
                  "max_seq_len": 16, "warmup_steps": 10, "buffer_capacity": 100000}}') || exit 2
 EXT_QUOTA=$((8 * 32))
 
-SERVER_PID="" PORT="" DATA="" LOG="" STOP_STATUS=none CLIENT_PID=""
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-api() { curl -sS --max-time 10 "http://127.0.0.1:$PORT$1"; }
-
-# Starts `amago serve` on a free loopback port over $DATA; waits for its "listening" line.
-start_server() {
-    : >"$LOG.part"
-    "$AMAGO" serve --addr 127.0.0.1:0 --data "$DATA" --workers 1 --public none >"$LOG.part" 2>&1 &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 60))
-    until PORT=$(sed -n 's/^amago listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG.part") && [[ -n "$PORT" ]]; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null || ((SECONDS > deadline)); then
-            keep_log; return 1
-        fi
-        sleep 0.05
-    done
-}
-
-keep_log() {  # appends the current server's output to $LOG
-    { echo "---- server $SERVER_PID"; cat "$LOG.part"; } >>"$LOG" 2>/dev/null
-}
-
-stop_server() {  # SIGTERM; sets STOP_STATUS to the exit status
-    STOP_STATUS=none
-    [[ -z "$SERVER_PID" ]] && return
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    STOP_STATUS=0
-    wait "$SERVER_PID" || STOP_STATUS=$?
-    keep_log
-    SERVER_PID=""
-}
-
-cleanup() {
-    [[ -n "$CLIENT_PID" ]] && kill "$CLIENT_PID" 2>/dev/null && wait "$CLIENT_PID" 2>/dev/null
-    [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    CLIENT_PID=""
-}
-trap cleanup EXIT
-
-# Polls `$1` (a shell expression) every 50 ms until it succeeds or $2 seconds pass.
-poll() {
-    local deadline=$((SECONDS + $2))
-    until eval "$1"; do
-        ((SECONDS > deadline)) && return 1
-        sleep 0.05
-    done
-}
+# now, elapsed, api, start_server, keep_log, stop_server, cleanup (trapped on exit), poll.
+source "$ROOT/scripts/serve-helpers.sh"
 
 experiment() { api "/experiments/$ID"; }
 checkpoint_count() { api "/experiments/$ID/checkpoints" | jq '.checkpoints | length'; }

@@ -10,7 +10,8 @@ struct Serve: ParsableCommand {
         discussion: """
             Every option can also be set by environment variable: AMAGO_ADDR, AMAGO_DATA, \
             AMAGO_WORKERS, AMAGO_TOKEN, AMAGO_PUBLIC, AMAGO_SESSION_IDLE_TIMEOUT, AMAGO_MAX_SESSIONS. SIGTERM or SIGINT stops accepting requests, checkpoints \
-            running jobs (they resume on the next start) and exits 0.
+            running jobs (they resume on the next start) and exits 0 (75 when a job did not stop within 60 s; \
+            it is recovered on the next start).
             """)
 
     @Option(help: "host:port to listen on (env AMAGO_ADDR; default 127.0.0.1:8080).") var addr: String?
@@ -54,16 +55,15 @@ struct Serve: ParsableCommand {
         for job in recovered { print("recovered \(job.experimentID): \(job.from.rawValue) → \(job.to.rawValue) (\(job.reason))") }
         print("amago listening on http://\(Self.display(host)):\(service.port) (data \(options.dataDirectory.path), \(workerCount) workers)")
         if options.publicDirectory == nil { print("no dashboard folder: the dashboard is not served (see --public)") }
-        while !stop.isSet { Thread.sleep(forTimeInterval: 0.2) }
+        stop.wait()
         print("shutting down: checkpointing running jobs")
+        // Returns once the server's threads, the event streams and the workers have ended.
         let clean = service.shutdown(gracePeriod: .seconds(10), jobDeadline: 60)
-        print(clean ? "stopped" : "stopped; some jobs did not finish in time and will be recovered on the next start")
-        // The server's and the pool's detached threads may still be unwinding after signalling
-        // that they stopped; ending the process without exit-time destructors keeps those from
-        // freeing memory under them (a heap-corruption abort was seen there). Everything is saved.
-        fflush(stdout)
-        fflush(stderr)
-        _exit(0)
+        guard clean else {
+            print("stopped; some jobs did not finish in time and will be recovered on the next start")
+            throw ExitCode(75)  // EX_TEMPFAIL: nothing is lost, but a job is still running as the process ends
+        }
+        print("stopped")
     }
 
     /// A setting from its flag, else its environment variable, parsed and checked by `parse`

@@ -86,14 +86,27 @@ final class SignalFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var set = false
     private var sources: [DispatchSourceSignal] = []
+    private let raised = DispatchSemaphore(value: 0)
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
+
+    /// Blocks until SIGINT or SIGTERM arrives.
+    func wait() {
+        raised.wait()
+        raised.signal()  // later waiters return at once too
+    }
 
     static func install() -> SignalFlag {
         let flag = SignalFlag()
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { flag.lock.lock(); flag.set = true; flag.lock.unlock() }
+            source.setEventHandler {
+                flag.lock.lock()
+                let first = !flag.set
+                flag.set = true
+                flag.lock.unlock()
+                if first { flag.raised.signal() }
+            }
             source.resume()
             flag.sources.append(source)
         }

@@ -132,10 +132,13 @@ final class Connection: @unchecked Sendable {
             phase = .awaitingHandler
             let responder = loop.core.responder
             let loop = self.loop
+            let handlers = loop.core.handlers
             let head = request.head
+            handlers.enter()
             Task {
                 let response = await responder.run(pending)
                 loop.execute { self.asyncHandlerFinished(response, head: head) }
+                handlers.leave()
             }
         }
     }

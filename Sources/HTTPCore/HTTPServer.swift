@@ -7,6 +7,10 @@ final class ServerCore: @unchecked Sendable {
     let config: ServerConfiguration
     let responder: Responder
     var loops: [EventLoop] = []
+    /// The loops' threads, joined on shutdown.
+    var threads: [JoinableThread] = []
+    /// Async handlers still running (each answers on its loop when done).
+    let handlers = InFlightCounter()
 
     private let lock = Lock()
     private var activeConnections = 0
@@ -145,22 +149,33 @@ public final class HTTPServer: @unchecked Sendable {
             listening = fds
             started = true
             core.loopsStarted(loops.count)
-            for loop in loops { spawnThread { loop.run() } }
+            core.threads = loops.map { loop in JoinableThread { loop.run() } }
         }
     }
 
     /// Stops accepting, lets in-flight requests finish for up to `gracePeriod`, then closes
     /// every remaining connection. Idle keep-alive connections close at once and open event
-    /// streams are ended. Returns when every loop has stopped.
+    /// streams are ended. Returns when every loop's thread has ended and every async handler
+    /// has returned (those still running after the connections closed get another `gracePeriod`).
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         guard requestShutdown(gracePeriod) else { return }
         await core.wait()
+        finishShutdown(gracePeriod)
     }
 
     /// Like `shutdown(gracePeriod:)`, blocking the calling thread.
     public func shutdownAndWait(gracePeriod: Duration = .seconds(10)) {
         guard requestShutdown(gracePeriod) else { return }
         core.waitBlocking()
+        finishShutdown(gracePeriod)
+    }
+
+    /// Joins the loops' threads (they have stopped; this waits for them to end) and waits for
+    /// async handlers still running.
+    private func finishShutdown(_ grace: Duration) {
+        let threads: [JoinableThread] = lock.withLock { core.threads }
+        for thread in threads { thread.join() }
+        core.handlers.waitUntilIdle(deadline: monotonicNanos() &+ grace.nanoseconds)
     }
 
     /// Blocks the calling thread until the server has stopped.
@@ -181,24 +196,4 @@ public final class HTTPServer: @unchecked Sendable {
         }
         return true
     }
-}
-
-final class ThreadBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts a detached POSIX thread running `body`.
-func spawnThread(_ body: @escaping () -> Void) {
-    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var tid = pthread_t()
-    var attr = pthread_attr_t()
-    pthread_attr_init(&attr)
-    pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-    pthread_create(&tid, &attr, { arg in
-        guard let arg else { return nil }
-        Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().body()
-        return nil
-    }, context)
-    pthread_attr_destroy(&attr)
 }

@@ -42,6 +42,8 @@ public final class WorkerPool: @unchecked Sendable {
     var monitorAlive = false
     var wakeups = 0
     var shutdownDeadline = Date.distantFuture
+    /// The worker and monitor threads, joined by `shutdown` once they have finished.
+    var threads: [PoolThread] = []
 
     /// The pool's life cycle.
     enum Phase {
@@ -103,10 +105,14 @@ public final class WorkerPool: @unchecked Sendable {
             return true
         }
         guard proceed else { return recovered }
-        for index in 0..<workers {
-            spawn(name: "amago-worker-\(index)") { [self] in workerLoop(workerID: "\(workerIDPrefix)-w\(index)") }
+        // Started under the lock, so a shutdown racing this start finds every thread to join
+        // (each begins by taking the lock).
+        condition.withLock {
+            threads = (0..<workers).map { index in
+                PoolThread(name: "amago-worker-\(index)") { [self] in workerLoop(workerID: "\(workerIDPrefix)-w\(index)") }
+            }
+            threads.append(PoolThread(name: "amago-monitor") { [self] in monitorLoop() })
         }
-        spawn(name: "amago-job-monitor") { [self] in monitorLoop() }
         return recovered
     }
 
@@ -135,7 +141,14 @@ public final class WorkerPool: @unchecked Sendable {
             if !condition.wait(until: deadline) { break }
         }
         condition.broadcast()  // lets the monitor see the deadline has passed
-        return liveWorkers == 0
+        guard liveWorkers == 0 && !monitorAlive else { return false }
+        // Every loop has returned: wait for the threads themselves to end.
+        let finished = threads
+        threads = []
+        condition.unlock()
+        for thread in finished { thread.join() }
+        condition.lock()
+        return true
     }
 
     /// Wakes idle workers so they claim at once (call after enqueueing or resuming a job).
@@ -176,14 +189,6 @@ public final class WorkerPool: @unchecked Sendable {
     public var isRunning: Bool { condition.withLock { phase == .running && liveWorkers == workers } }
 
     // MARK: - Helpers
-
-    /// Starts a named thread with a stack large enough for deep training code.
-    func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
-        thread.name = name
-        thread.stackSize = 16 << 20
-        thread.start()
-    }
 
     /// Hands a survived error to the error handler.
     func report(_ error: JobsError) {

@@ -17,8 +17,12 @@ extension API {
         let newest = try store.newestMetricPointID(experimentID: id)
         let feed = ExperimentEventFeed(api: self, experimentID: id, pointCursor: resume ?? newest,
                                        metricCursor: newest, statusCursor: statusCursor)
+        let streams = eventStreams
         var response = HTTPResponse.eventStream { writer in
-            let task = Task { await feed.run(writer) }
+            guard let task = streams.start({ await feed.run(writer) }) else {
+                writer.finish()  // the service is shutting down
+                return
+            }
             writer.onClose { task.cancel() }
         }
         response.headers.set("Cache-Control", "no-store")

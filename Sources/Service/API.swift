@@ -28,6 +28,8 @@ public struct API: Sendable {
     public let startedAt = Date()
     /// How often each open event stream polls the database for changes.
     public var eventPollInterval: Duration = .milliseconds(500)
+    /// The open event streams' tasks (ended and awaited by `ServiceHost.shutdown`).
+    let eventStreams = StreamTasks()
     /// How often an event stream sends a `: ping` comment.
     public var eventPingInterval: Duration = .seconds(15)
 

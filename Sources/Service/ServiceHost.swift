@@ -54,6 +54,8 @@ public final class ServiceHost: @unchecked Sendable {
     public let server: HTTPServer
     /// The `/act` sessions and the policies they run.
     public let policies: PolicySessions
+    /// The REST API the server answers with.
+    public let api: API
 
     /// Opens the database under the data folder and wires the pool and the server (not started).
     /// - Parameters:
@@ -73,7 +75,7 @@ public final class ServiceHost: @unchecked Sendable {
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount,
                                    collections: collections, collectionIdleTimeout: options.sessionIdleTimeout)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
-        let api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
+        api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
                       sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity,
                       collections: collections)
         policies = api.policies
@@ -102,15 +104,19 @@ public final class ServiceHost: @unchecked Sendable {
     /// The bound port (useful with port 0).
     public var port: Int { server.port }
 
-    /// Stops accepting requests, then stops running jobs (they checkpoint and go back to the
-    /// queue) and closes the database; blocks until done.
-    /// - Returns: true when every job stopped before `jobDeadline`.
+    /// Stops accepting requests and waits for the server's threads and handlers, ends the event
+    /// streams, stops running jobs (they checkpoint and go back to the queue) and joins the
+    /// workers, then closes the database; blocks until done. When it returns true nothing of the
+    /// service runs any more.
+    /// - Returns: true when every job stopped before `jobDeadline` (the database is then closed).
     @discardableResult
     public func shutdown(gracePeriod: Duration = .seconds(10), jobDeadline: TimeInterval = 60) -> Bool {
         server.shutdownAndWait(gracePeriod: gracePeriod)
+        let (seconds, attoseconds) = gracePeriod.components
+        let streamsEnded = api.eventStreams.endAll(timeout: Double(seconds) + Double(attoseconds) / 1e18)
         let stopped = pool.shutdown(deadline: Date().addingTimeInterval(jobDeadline))
-        if stopped { try? store.close() }
-        return stopped
+        if stopped && streamsEnded { try? store.close() }
+        return stopped && streamsEnded
     }
 }
 

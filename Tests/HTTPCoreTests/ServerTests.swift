@@ -187,6 +187,37 @@ struct ServerTests {
         gate.open()
     }
 
+    /// A handler still running when the grace period ends (its connection is closed then) keeps
+    /// `shutdown` waiting until it returns, for up to another grace period: nothing of the
+    /// server runs once shutdown has returned.
+    @Test func shutdownWaitsForHandlersStillRunningAtTheDeadline() async throws {
+        let gate = Gate(), finished = Counter(), returned = Counter()
+        var router = Router()
+        router.get("/work", async: { _, _ in
+            await gate.wait()
+            finished.increment()
+            return .text("done")
+        })
+        var config = ServerConfiguration(host: "127.0.0.1", port: 0, eventLoopThreads: 1)
+        config.log = { _ in }
+        config.timerResolution = .milliseconds(10)
+        let server = HTTPServer(configuration: config, router: router)
+        try server.start()
+        let client = try TestClient(port: server.port)
+        try client.send("GET /work HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(await waitUntil { gate.entered == 1 })
+        let shutdown = Task {
+            await server.shutdown(gracePeriod: .seconds(2))
+            returned.increment()
+        }
+        #expect(try await blocking { try client.isClosedByPeer() }, "the connection is closed at the deadline")
+        // The loops have stopped, but the handler has not returned: shutdown waits for it.
+        #expect(await !waitUntil(.milliseconds(300)) { returned.value > 0 })
+        gate.open()
+        await shutdown.value
+        #expect(finished.value == 1)
+    }
+
     @Test func expectContinueHeadAndConnectionClose() async throws {
         try await withServer(basicRouter()) { server in
             let port = server.port
