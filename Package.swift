@@ -1,9 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // The modules where concurrency lives (the HTTP server, the database, the worker pool, the
-// service) are checked for data races in the Swift 6 language mode.
-let checked: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+// service) are checked for data races in the Swift 6 language mode, and build without warnings.
+let checked: [SwiftSetting] = [.swiftLanguageMode(.v6), .treatAllWarnings(as: .error)]
 // The numeric modules (and the environments and tests built on them) stay in the Swift 5
 // mode: tensors and environments are handed from thread to thread, never used by two at once,
 // which strict checking could only express by wrapping every buffer in a lock or a box.
