@@ -95,27 +95,31 @@ extension API {
         return s
     }
 
-    static func optionalString(_ body: [String: JSONValue], _ key: String) throws -> String? {
+    /// An optional non-empty string field; `prefix` leads the field's name in errors (`steps[2].`).
+    static func optionalString(_ body: [String: JSONValue], _ key: String, at prefix: String = "") throws -> String? {
         switch body[key] {
         case nil, .null?: return nil
         case .string(let s)? where !s.isEmpty: return s
-        default: throw ServiceError.invalidField(field: key, expected: "a non-empty string")
+        default: throw ServiceError.invalidField(field: prefix + key, expected: "a non-empty string")
         }
     }
 
-    static func number(_ body: [String: JSONValue], _ key: String, default fallback: Double) throws -> Double {
+    /// A finite number field (within ±`limit`), `fallback` when absent or null.
+    static func number(_ body: [String: JSONValue], _ key: String, default fallback: Double, at prefix: String = "",
+                       limit: Double = .greatestFiniteMagnitude) throws -> Double {
         switch body[key] {
         case nil, .null?: return fallback
-        case .number(let x)? where x.isFinite: return x
-        default: throw ServiceError.invalidField(field: key, expected: "a finite number")
+        case .number(let x)? where x.isFinite && abs(x) <= limit: return x
+        default: throw ServiceError.invalidField(field: prefix + key, expected: "a finite number")
         }
     }
 
-    static func bool(_ body: [String: JSONValue], _ key: String, default fallback: Bool) throws -> Bool {
+    /// A boolean field, `fallback` when absent or null.
+    static func bool(_ body: [String: JSONValue], _ key: String, default fallback: Bool, at prefix: String = "") throws -> Bool {
         switch body[key] {
         case nil, .null?: return fallback
         case .bool(let b)?: return b
-        default: throw ServiceError.invalidField(field: key, expected: "true or false")
+        default: throw ServiceError.invalidField(field: prefix + key, expected: "true or false")
         }
     }
 }

@@ -131,33 +131,18 @@ extension API {
             }
             return Float(x)
         }
-        func flag(_ key: String) throws -> Bool {
-            switch body[key] {
-            case nil, .null?: return false
-            case .bool(let b)?: return b
-            default: throw ServiceError.invalidField(field: prefix + key, expected: "true or false")
-            }
-        }
         let success: Bool?
         switch body["success"] {
         case nil, .null?: success = nil
         case .bool(let b)?: success = b
         default: throw ServiceError.invalidField(field: prefix + "success", expected: "true, false or null")
         }
-        let reward: Double
-        switch body["reward"] {
-        case nil, .null?: reward = 0
-        case .number(let x)? where x.isFinite && abs(x) <= 3e38: reward = x
-        default: throw ServiceError.invalidField(field: prefix + "reward", expected: "a finite number")
-        }
-        let session: String?
-        switch body["session"] {
-        case nil, .null?: session = nil
-        case .string(let s)? where !s.isEmpty: session = s
-        default: throw ServiceError.invalidField(field: prefix + "session", expected: "a non-empty string")
-        }
-        return ExternalStep(session: session, observation: observation, reward: Float(reward), terminated: try flag("terminated"),
-                            truncated: try flag("truncated"), reset: try flag("reset"), success: success)
+        // Rewards are stored as 32-bit floats: anything beyond their range is refused.
+        let reward = try number(body, "reward", default: 0, at: prefix, limit: 3e38)
+        return ExternalStep(session: try optionalString(body, "session", at: prefix), observation: observation, reward: Float(reward),
+                            terminated: try bool(body, "terminated", default: false, at: prefix),
+                            truncated: try bool(body, "truncated", default: false, at: prefix),
+                            reset: try bool(body, "reset", default: false, at: prefix), success: success)
     }
 
     static func externalResultJSON(_ r: ExternalStepResult) -> [String: JSONValue] {

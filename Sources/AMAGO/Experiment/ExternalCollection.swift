@@ -105,11 +105,6 @@ public final class ExternalCollection: @unchecked Sendable {
         }
     }
 
-    /// Trial outcomes since they were last taken, by mode.
-    struct Outcomes {
-        var returns: [Double] = [], successes: [Double] = []
-    }
-
     public let parameters: ExternalEnvironment.Parameters
     /// Collected env steps per epoch (`timesteps_per_epoch × parallel_actors`); 0 trains offline.
     public let quota: Int
@@ -131,7 +126,8 @@ public final class ExternalCollection: @unchecked Sendable {
     private var opened = 0
     private var isClosed = false
     private var collected = 0, epochCollected = 0, learnerEpoch = 0
-    private var outcomes: [Mode: Outcomes] = [:]
+    /// Trial returns and successes since they were last taken, by mode.
+    private var outcomes: [Mode: RolloutStatistics] = [:]
     private var recent: [(time: Date, steps: Int)] = []
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// Held while an upload writes its files and while the trainer reads the buffer's file list,
@@ -218,17 +214,8 @@ public final class ExternalCollection: @unchecked Sendable {
         waiters = []
         condition.unlock()
         for w in resumed { w.resume() }
-        var values: [String: Double] = [:]
-        for (mode, prefix) in [(Mode.collect, "train"), (.eval, "val")] {
-            let o = taken[mode] ?? Outcomes()
-            values["\(prefix)/trials"] = Double(o.returns.count)
-            if !o.returns.isEmpty {
-                values["\(prefix)/return"] = o.returns.reduce(0, +) / Double(o.returns.count)
-                values["\(prefix)/return_bottom_quintile"] = RolloutStatistics.percentile(o.returns, 0.2)
-            }
-            if !o.successes.isEmpty { values["\(prefix)/success_rate"] = o.successes.reduce(0, +) / Double(o.successes.count) }
-        }
-        if taken[.eval] == nil { values["val/trials"] = nil }
+        var values = (taken[.collect] ?? RolloutStatistics()).points(prefix: "train")
+        if let evaluated = taken[.eval] { values.merge(evaluated.points(prefix: "val")) { $1 } }
         return values
     }
 
@@ -455,10 +442,7 @@ public final class ExternalCollection: @unchecked Sendable {
                 storePieceIfLong(s)
                 return .act(next)
             }
-            var o = outcomes[s.mode] ?? Outcomes()
-            o.returns.append(s.trialReturn)
-            if let success = step.success { o.successes.append(success ? 1 : 0) }
-            outcomes[s.mode] = o
+            outcomes[s.mode, default: RolloutStatistics()].addTrial(return: s.trialReturn, success: step.success)
             if s.mode == .collect { finished.append(ActorGroup.slice(s.trajectory)) }
             s.trajectory = []
             s.phase = .trialOver

@@ -16,9 +16,14 @@ struct RolloutStatistics {
     mutating func add(_ step: SlotStep) {
         for (key, value) in step.result.info.metrics { metrics[key, default: []].append(value) }
         guard let trialReturn = step.trialReturn else { return }
-        returns.append(trialReturn)
-        if let success = step.result.info.success { successes.append(success ? 1 : 0) }
+        addTrial(return: trialReturn, success: step.result.info.success)
         metrics["\(step.environmentName)/return", default: []].append(trialReturn)
+    }
+
+    /// One finished trial: its return and, when the environment reports one, its success.
+    mutating func addTrial(return trialReturn: Double, success: Bool?) {
+        returns.append(trialReturn)
+        if let success { successes.append(success ? 1 : 0) }
     }
 
     /// Fixed metric keys under `prefix`: return, bottom-quintile return, success rate, and every
