@@ -50,7 +50,7 @@ public struct AgentConfiguration: Codable, Equatable, Sendable {
     public var encoder = specDefaults.model.encoderKind
     /// Longest training slice (transitions); the Transformer's inference window.
     public var maxSequenceLength = specDefaults.schedule.maxSequenceLength
-    public var actorHidden = specDefaults.model.actorHidden, actorLayers = 2
+    public var actorHidden = specDefaults.model.actorHidden, actorLayers = specDefaults.model.actorLayers
     public var criticHidden = specDefaults.model.criticHidden, criticLayers = 2
     public var activation = Activation(rawValue: specDefaults.model.activation) ?? .leakyReLU
     /// For discrete actions, compute Q(s, ·) once for the critic loss and (detached) for the

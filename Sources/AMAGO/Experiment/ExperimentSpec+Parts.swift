@@ -58,6 +58,8 @@ public struct ModelSpec: Equatable, Sendable, SpecPart {
     public var positionEmbedding = "fixed", maxTime = 1000
     /// Timestep encoder and heads.
     public var timestepHidden = 128, timestepLayers = 2, timestepOutput = 64, actorHidden = 256, criticHidden = 256
+    /// Depth of the actor's MLP.
+    public var actorLayers = 2
     /// Activation of every MLP and the Transformer's feed-forward.
     public var activation = "leaky_relu"
 
@@ -78,6 +80,7 @@ public struct ModelSpec: Equatable, Sendable, SpecPart {
         .int("timestep_layers", \.timestepLayers, 1...16, "Layers of the timestep encoder's MLP.", into: \.timestepLayers),
         .int("timestep_output", \.timestepOutput, 1...8192, "Width of each timestep's embedding.", into: \.timestepOutput),
         .int("actor_hidden", \.actorHidden, 1...8192, "Hidden width of the actor's MLP.", into: \.actorHidden),
+        .int("actor_layers", \.actorLayers, 1...16, "Hidden layers of the actor's MLP (spec §4.2).", into: \.actorLayers),
         .int("critic_hidden", \.criticHidden, 1...8192, "Hidden width of each critic's MLP.", into: \.criticHidden),
         .string("activation", \.activation, oneOf: Activation.allCases.map(\.rawValue), "Activation of the MLPs and feed-forward layers."),
     ]
