@@ -18,18 +18,15 @@ struct Envs: ParsableCommand {
         if let folder = writeExamples {
             let url = URL(fileURLWithPath: folder)
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            for d in descriptors {
-                try ExperimentSpec.recommended(for: d.name).encoded().write(to: url.appendingPathComponent("\(d.name).json"))
-            }
-            print("wrote \(descriptors.count) specs to \(url.path)")
+            let files = try ExperimentSpec.exampleFiles(for: descriptors.map(\.name))
+            for file in files { try file.contents.write(to: url.appendingPathComponent(file.name)) }
+            print("wrote \(files.count) specs to \(url.path)")
             return
         }
         if json {
             let list: [JSONValue] = try descriptors.map { d in
                 .object(["name": .string(d.name), "summary": .string(d.summary),
-                         "parameters": .array(d.parameters.map { p in
-                             .object(["name": .string(p.name), "default": p.defaultValue, "required": .bool(p.isRequired),
-                                      "description": .string(p.summary)]) }),
+                         "parameters": .array(d.parameters.map(\.json)),
                          "recommended_spec": try ExperimentSpec.recommended(for: d.name).json])
             }
             let encoder = JSONEncoder()

@@ -125,7 +125,10 @@ public final class ExternalEnvironment: Environment {
         /// Episodes the agent's memory spans (meta-RL trials); 1 for ordinary tasks.
         public var episodesPerTrial: Int
 
-        public init(observationSize: Int, actionSpace: ExternalActionSpace, episodesPerTrial: Int = 1) {
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.external.defaultValues }
+
+        public init(observationSize: Int, actionSpace: ExternalActionSpace, episodesPerTrial: Int = defaults.int("episodes_per_trial")) {
             self.observationSize = observationSize
             self.actionSpace = actionSpace
             self.episodesPerTrial = episodesPerTrial

@@ -12,21 +12,26 @@ public final class MazeRunner: Environment {
     /// Documented parameters (defaults from the reference's example 13).
     public struct Parameters: Codable, Equatable, Sendable {
         /// Maze dimension; the side is `2·⌊dim/2⌋ + 1`.
-        public var mazeDim: Int = 11
+        public var mazeDim: Int
         /// Goals per trial.
-        public var numGoals: Int = 3
+        public var numGoals: Int
         /// Steps per trial; at the limit both flags are set.
-        public var timeLimit: Int = 250
+        public var timeLimit: Int
         /// Permute the five actions at every reset.
-        public var randomizedActionSpace: Bool = false
+        public var randomizedActionSpace: Bool
         /// Append the remaining goals (reached ones as −1, divided by n) to the observation.
-        public var goalInObservation: Bool = false
+        public var goalInObservation: Bool
         /// Append the agent's cell `(row/n, col/n)` after everything else (the `achieved` key of
         /// spec §7, for relabeling; the relabeler removes it before the policy sees it).
-        public var exposePosition: Bool = false
-        /// Creates parameters.
-        public init(mazeDim: Int = 11, numGoals: Int = 3, timeLimit: Int = 250, randomizedActionSpace: Bool = false,
-                    goalInObservation: Bool = false, exposePosition: Bool = false) {
+        public var exposePosition: Bool
+
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.mazeRunner.defaultValues }
+
+        /// Creates parameters; omitted ones take the registry's defaults.
+        public init(mazeDim: Int = defaults.int("maze_dim"), numGoals: Int = defaults.int("num_goals"),
+                    timeLimit: Int = defaults.int("time_limit"), randomizedActionSpace: Bool = defaults.bool("randomized_action_space"),
+                    goalInObservation: Bool = defaults.bool("goal_in_observation"), exposePosition: Bool = defaults.bool("expose_position")) {
             self.mazeDim = mazeDim
             self.numGoals = numGoals
             self.timeLimit = timeLimit
@@ -34,13 +39,13 @@ public final class MazeRunner: Environment {
             self.goalInObservation = goalInObservation
             self.exposePosition = exposePosition
         }
-        /// Every invalid field.
+        /// Every invalid field, by the registry's ranges.
         public func validationErrors() -> [FieldError] {
-            var errors: [FieldError] = []
-            if !(7...101).contains(mazeDim) { errors.append(FieldError(field: "maze_dim", expected: "an integer in 7...101")) }
-            if !(1...10).contains(numGoals) { errors.append(FieldError(field: "num_goals", expected: "an integer in 1...10")) }
-            if timeLimit < 1 { errors.append(FieldError(field: "time_limit", expected: "a positive integer")) }
-            return errors
+            EnvironmentRegistry.mazeRunner.problems([
+                "maze_dim": .number(Double(mazeDim)), "num_goals": .number(Double(numGoals)), "time_limit": .number(Double(timeLimit)),
+                "randomized_action_space": .bool(randomizedActionSpace), "goal_in_observation": .bool(goalInObservation),
+                "expose_position": .bool(exposePosition),
+            ])
         }
     }
 

@@ -7,26 +7,31 @@ import JSON
 /// observation is the next attempt's first one, built before the attempt counter moves on, so it
 /// still shows the old progress.
 public final class MetaFrozenLake: Environment {
-    /// Documented parameters with the reference defaults.
+    /// Documented parameters; defaults and ranges are the registry's (`EnvironmentRegistry.metaFrozenLake`).
     public struct Parameters: Codable, Equatable, Sendable {
         /// Side length of the lake.
-        public var size: Int = 5
+        public var size: Int
         /// Attempts per trial.
-        public var kEpisodes: Int = 10
+        public var kEpisodes: Int
         /// Random action swap, noisy position and cracking ice.
-        public var hardMode: Bool = false
+        public var hardMode: Bool
         /// Holes cost 0.1 and leave the agent in place instead of ending the attempt.
-        public var recoverMode: Bool = false
+        public var recoverMode: Bool
         /// Step limit of one attempt; `nil` means `size²` (`2·size²` in hard mode).
-        public var maxEpisodeSteps: Int? = nil
+        public var maxEpisodeSteps: Int?
         /// Show `current_k / k_episodes` in the observation.
-        public var showKProgress: Bool = true
+        public var showKProgress: Bool
         /// Probability that a non-zero action becomes the no-op.
-        public var slipChance: Double = 0
+        public var slipChance: Double
 
-        /// Creates parameters; omitted ones take the defaults.
-        public init(size: Int = 5, kEpisodes: Int = 10, hardMode: Bool = false, recoverMode: Bool = false,
-                    maxEpisodeSteps: Int? = nil, showKProgress: Bool = true, slipChance: Double = 0) {
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.metaFrozenLake.defaultValues }
+
+        /// Creates parameters; omitted ones take the registry's defaults.
+        public init(size: Int = defaults.int("size"), kEpisodes: Int = defaults.int("k_episodes"),
+                    hardMode: Bool = defaults.bool("hard_mode"), recoverMode: Bool = defaults.bool("recover_mode"),
+                    maxEpisodeSteps: Int? = defaults.optionalInt("max_episode_steps"),
+                    showKProgress: Bool = defaults.bool("show_k_progress"), slipChance: Double = defaults.double("slip_chance")) {
             self.size = size
             self.kEpisodes = kEpisodes
             self.hardMode = hardMode
@@ -36,20 +41,13 @@ public final class MetaFrozenLake: Environment {
             self.slipChance = slipChance
         }
 
-        /// Every invalid field.
+        /// Every invalid field, by the registry's ranges.
         public func validationErrors() -> [FieldError] {
-            var errors: [FieldError] = []
-            if size < 2 || size > 64 { errors.append(FieldError(field: "size", expected: "an integer in 2...64")) }
-            if kEpisodes < 1 || kEpisodes > 10_000 {
-                errors.append(FieldError(field: "k_episodes", expected: "an integer in 1...10000"))
-            }
-            if let m = maxEpisodeSteps, m < 1 {
-                errors.append(FieldError(field: "max_episode_steps", expected: "null or a positive integer"))
-            }
-            if !(slipChance >= 0 && slipChance < 1) {
-                errors.append(FieldError(field: "slip_chance", expected: "a number in [0, 1)"))
-            }
-            return errors
+            EnvironmentRegistry.metaFrozenLake.problems([
+                "size": .number(Double(size)), "k_episodes": .number(Double(kEpisodes)), "hard_mode": .bool(hardMode),
+                "recover_mode": .bool(recoverMode), "max_episode_steps": maxEpisodeSteps.map { .number(Double($0)) } ?? .null,
+                "show_k_progress": .bool(showKProgress), "slip_chance": .number(slipChance),
+            ])
         }
 
         /// The per-attempt step limit after defaults and slip scaling.

@@ -73,6 +73,12 @@ public struct ParameterSpec: Sendable {
         self.summary = summary
         self.isRequired = required
     }
+
+    /// The row of `GET /envs`' and `amago envs --json`'s parameter tables.
+    public var json: JSONValue {
+        .object(["name": .string(name), "default": defaultValue, "required": .bool(isRequired), "expected": .string(kind.expectation),
+                 "description": .string(summary)])
+    }
 }
 
 /// Validated parameter values with defaults filled in.
@@ -114,6 +120,17 @@ public struct EnvironmentDescriptor: Sendable {
     /// The defaults as a JSON object.
     public var defaults: [String: JSONValue] {
         Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.defaultValue) })
+    }
+
+    /// The defaults as values: what an environment's `Parameters` takes for an omitted argument,
+    /// so each default is written once, in its `ParameterSpec`.
+    public var defaultValues: ParameterValues { ParameterValues(values: defaults) }
+
+    /// The problems of parameters already in Swift form (`given` named as in JSON), with the
+    /// checks and messages of `validate`: for environments built without the registry.
+    public func problems(_ given: [String: JSONValue]) -> [FieldError] {
+        if case .failure(.invalidParameters(_, let fields)) = validate(given) { return fields }
+        return []
     }
 
     /// Checks `given` against the specs: every unknown field and every bad value is reported.

@@ -6,25 +6,28 @@ import JSON
 /// Observation `[p_x, p_y, t/steps]` with `t` the step within the attempt (the goal is never
 /// shown). Reward per step `−‖p − g‖`, plus 1 within `0.1` of the goal.
 public final class PointRobot: Environment {
-    /// Documented parameters.
+    /// Documented parameters; those of the registry take its defaults and ranges
+    /// (`EnvironmentRegistry.pointRobot`).
     public struct Parameters: Codable, Equatable, Sendable {
         /// Attempts per trial, all with the same goal.
-        public var attempts: Int = 3
+        public var attempts: Int
         /// Steps per attempt.
-        public var steps: Int = 25
-        /// Radius of the circle the goal lies on.
-        public var goalRadius: Double = 0.8
-        /// Creates parameters.
-        public init(attempts: Int = 3, steps: Int = 25, goalRadius: Double = 0.8) {
+        public var steps: Int
+        /// Radius of the circle the goal lies on (not a registry parameter).
+        public var goalRadius: Double
+
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.pointRobot.defaultValues }
+
+        /// Creates parameters; omitted ones take the registry's defaults.
+        public init(attempts: Int = defaults.int("attempts"), steps: Int = defaults.int("steps"), goalRadius: Double = 0.8) {
             self.attempts = attempts
             self.steps = steps
             self.goalRadius = goalRadius
         }
         /// Every invalid field.
         public func validationErrors() -> [FieldError] {
-            var errors: [FieldError] = []
-            if !(1...1000).contains(attempts) { errors.append(FieldError(field: "attempts", expected: "an integer in 1...1000")) }
-            if !(1...10_000).contains(steps) { errors.append(FieldError(field: "steps", expected: "an integer in 1...10000")) }
+            var errors = EnvironmentRegistry.pointRobot.problems(["attempts": .number(Double(attempts)), "steps": .number(Double(steps))])
             if !(goalRadius >= 0 && goalRadius <= 1) { errors.append(FieldError(field: "goal_radius", expected: "a number in [0, 1]")) }
             return errors
         }

@@ -16,29 +16,33 @@ public struct GridCell: Equatable, Hashable, Codable, Sendable {
 
 /// Dark (or light) Key-To-Door: find the key, then the door, again and again within one trial (spec §8.3).
 public final class RoomKeyDoor: Environment {
-    /// Documented parameters with the reference defaults.
+    /// Documented parameters; defaults and ranges are the registry's (`EnvironmentRegistry.roomKeyDoor`).
     public struct Parameters: Codable, Equatable, Sendable {
         /// Hide the door and key positions from the observation.
-        public var dark: Bool = true
+        public var dark: Bool
         /// Side of the square room.
-        public var size: Int = 9
+        public var size: Int
         /// Steps per episode `H`.
-        public var maxEpisodeSteps: Int = 50
+        public var maxEpisodeSteps: Int
         /// Steps per trial `H_meta`.
-        public var metaRolloutHorizon: Int = 500
+        public var metaRolloutHorizon: Int
         /// Fixed start cell, or `nil` for a random one per trial.
-        public var startLocation: GridCell? = nil
+        public var startLocation: GridCell?
         /// Fixed key cell, or `nil` for a random one per trial.
-        public var keyLocation: GridCell? = nil
+        public var keyLocation: GridCell?
         /// Fixed door cell, or `nil` for a random one per trial.
-        public var goalLocation: GridCell? = nil
+        public var goalLocation: GridCell?
         /// Shuffle the action directions at every trial.
-        public var randomizeActions: Bool = false
+        public var randomizeActions: Bool
 
-        /// Creates parameters; omitted ones take the defaults.
-        public init(dark: Bool = true, size: Int = 9, maxEpisodeSteps: Int = 50, metaRolloutHorizon: Int = 500,
-                    startLocation: GridCell? = nil, keyLocation: GridCell? = nil, goalLocation: GridCell? = nil,
-                    randomizeActions: Bool = false) {
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.roomKeyDoor.defaultValues }
+
+        /// Creates parameters; omitted ones take the registry's defaults.
+        public init(dark: Bool = defaults.bool("dark"), size: Int = defaults.int("size"),
+                    maxEpisodeSteps: Int = defaults.int("max_episode_steps"), metaRolloutHorizon: Int = defaults.int("meta_rollout_horizon"),
+                    startLocation: GridCell? = defaults.cell("start_location"), keyLocation: GridCell? = defaults.cell("key_location"),
+                    goalLocation: GridCell? = defaults.cell("goal_location"), randomizeActions: Bool = defaults.bool("randomize_actions")) {
             self.dark = dark
             self.size = size
             self.maxEpisodeSteps = maxEpisodeSteps
@@ -49,14 +53,14 @@ public final class RoomKeyDoor: Environment {
             self.randomizeActions = randomizeActions
         }
 
-        /// Every invalid field.
+        /// Every invalid field: the registry's ranges, then fixed cells inside the room.
         public func validationErrors() -> [FieldError] {
-            var errors: [FieldError] = []
-            if size < 1 || size > 1000 { errors.append(FieldError(field: "size", expected: "an integer in 1...1000")) }
-            if maxEpisodeSteps < 1 { errors.append(FieldError(field: "max_episode_steps", expected: "a positive integer")) }
-            if metaRolloutHorizon < 1 {
-                errors.append(FieldError(field: "meta_rollout_horizon", expected: "a positive integer"))
-            }
+            let json = { (c: GridCell?) in c.map { JSONValue.array([.number(Double($0.x)), .number(Double($0.y))]) } ?? .null }
+            var errors = EnvironmentRegistry.roomKeyDoor.problems([
+                "dark": .bool(dark), "size": .number(Double(size)), "max_episode_steps": .number(Double(maxEpisodeSteps)),
+                "meta_rollout_horizon": .number(Double(metaRolloutHorizon)), "start_location": json(startLocation),
+                "key_location": json(keyLocation), "goal_location": json(goalLocation), "randomize_actions": .bool(randomizeActions),
+            ])
             for (field, cell) in [("start_location", startLocation), ("key_location", keyLocation), ("goal_location", goalLocation)] {
                 if let c = cell, !(0..<size).contains(c.x) || !(0..<size).contains(c.y) {
                     errors.append(FieldError(field: field, expected: "null or [x, y] with both in 0..<size"))

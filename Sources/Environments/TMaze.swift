@@ -14,34 +14,33 @@ public final class TMaze: Environment {
         case active
     }
 
-    /// Documented parameters with the reference defaults.
+    /// Documented parameters; defaults and ranges are the registry's (`EnvironmentRegistry.tmaze`).
     public struct Parameters: Codable, Equatable, Sendable {
         /// Passive or active.
-        public var variant: Variant = .passive
+        public var variant: Variant
         /// Corridor length `L_c` (≥ 1).
-        public var corridorLength: Int = 10
+        public var corridorLength: Int
         /// Reward for ending in the correct goal cell.
-        public var goalReward: Double = 1
+        public var goalReward: Double
         /// Reward (≤ 0) for every non-"right" action after the oracle.
-        public var penalty: Double = 0
+        public var penalty: Double
 
-        /// Creates parameters; omitted ones take the defaults.
-        public init(variant: Variant = .passive, corridorLength: Int = 10, goalReward: Double = 1, penalty: Double = 0) {
+        /// The registry's defaults of these parameters.
+        public static var defaults: ParameterValues { EnvironmentRegistry.tmaze(.passive).defaultValues }
+
+        /// Creates parameters; omitted ones take the registry's defaults.
+        public init(variant: Variant = .passive, corridorLength: Int = defaults.int("corridor_length"),
+                    goalReward: Double = defaults.double("goal_reward"), penalty: Double = defaults.double("penalty")) {
             self.variant = variant
             self.corridorLength = corridorLength
             self.goalReward = goalReward
             self.penalty = penalty
         }
 
-        /// Every invalid field.
+        /// Every invalid field, by the registry's ranges.
         public func validationErrors() -> [FieldError] {
-            var errors: [FieldError] = []
-            if corridorLength < 1 || corridorLength > 10_000 {
-                errors.append(FieldError(field: "corridor_length", expected: "an integer in 1...10000"))
-            }
-            if !penalty.isFinite || penalty > 0 { errors.append(FieldError(field: "penalty", expected: "a number ≤ 0")) }
-            if !goalReward.isFinite { errors.append(FieldError(field: "goal_reward", expected: "a finite number")) }
-            return errors
+            EnvironmentRegistry.tmaze(variant).problems(["corridor_length": .number(Double(corridorLength)),
+                                                          "goal_reward": .number(goalReward), "penalty": .number(penalty)])
         }
     }
 

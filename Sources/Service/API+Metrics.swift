@@ -82,10 +82,7 @@ enum EnvironmentCatalog {
         let list: [JSONValue] = try EnvironmentRegistry.descriptors.map { d in
             .object([
                 "name": .string(d.name), "summary": .string(d.summary),
-                "parameters": .array(d.parameters.map { p in
-                    .object(["name": .string(p.name), "default": p.defaultValue, "required": .bool(p.isRequired), "expected": .string(p.kind.expectation),
-                             "description": .string(p.summary)])
-                }),
+                "parameters": .array(d.parameters.map(\.json)),
                 "recommended_spec": try ExperimentSpec.recommended(for: d.name).json,
             ])
         }

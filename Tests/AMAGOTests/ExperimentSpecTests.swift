@@ -98,3 +98,20 @@ import TestSupport
         }
     }
 }
+
+@Suite struct ExperimentSpecSettingTests {
+    /// `model.actor_layers` (the reference's actor MLP `n_layers`, spec §4.2) reaches the agent.
+    @Test func actorLayers_reachTheAgentAndAreRangeChecked() throws {
+        let deep = try ExperimentSpec(json: Data(#"{"model": {"actor_layers": 4, "actor_hidden": 16}}"#.utf8))
+        #expect(deep.model.actorLayers == 4 && deep.agentConfiguration().actorLayers == 4)
+        let shallow = try ExperimentSpec(json: Data(#"{"model": {"actor_layers": 1, "actor_hidden": 16}}"#.utf8))
+        func parameterCount(_ s: ExperimentSpec) throws -> Int {
+            try Agent(observationWidth: 3, actionSpace: .discrete(count: 2), configuration: s.agentConfiguration(), seed: 1)
+                .trainableParameters.reduce(0) { $0 + $1.tensor.count }
+        }
+        #expect(try parameterCount(deep) > parameterCount(shallow))
+        #expect(throws: ExperimentSpecError.invalid([FieldError(field: "model.actor_layers", expected: "an integer in 1...16")])) {
+            try ExperimentSpec(json: Data(#"{"model": {"actor_layers": 0}}"#.utf8))
+        }
+    }
+}

@@ -1,33 +1,29 @@
 import Environments
 import NeuralNet
 
+extension AgentSpec {
+    /// The filter of a spec's `filter` name (`binary`, `exp`, `leaky_relu`).
+    static func advantageFilter(named name: String) -> AdvantageFilter {
+        name == "exp" ? .exponential() : name == "leaky_relu" ? .leakyReLU() : .binary()
+    }
+}
+
+extension AgentConfiguration {
+    /// The settings an experiment spec exposes that lie outside the spec's ranges, by spec path
+    /// (`agent.gamma`, …): one range per setting for the library and the service alike.
+    func specRangeProblems() -> [FieldError] {
+        AgentSpec.problems(in: self, at: "agent") + ModelSpec.problems(in: self, at: "model") + ScheduleSpec.problems(in: self, at: "schedule")
+    }
+}
+
 extension ExperimentSpec {
-    /// The agent's configuration as this spec describes it.
+    /// The agent's configuration as this spec describes it: the rows that name an
+    /// `AgentConfiguration` field are copied by the field tables, the rest is mapped here.
     public func agentConfiguration() -> AgentConfiguration {
         var c = agent.variant == "multi_task" ? AgentConfiguration.multiTask() : AgentConfiguration()
-        c.gamma = agent.gamma
-        c.useMultigamma = agent.multigamma
-        c.rewardMultiplier = agent.rewardMultiplier
-        c.critics = agent.critics
-        c.criticsForTarget = agent.criticsForTarget
-        if let v = agent.onlineCoefficient { c.onlineCoefficient = v }
-        if let v = agent.offlineCoefficient { c.offlineCoefficient = v }
-        c.criticLossWeight = agent.criticLossWeight
-        c.tau = agent.tau
-        c.filter = agent.filter == "exp" ? .exponential() : agent.filter == "leaky_relu" ? .leakyReLU() : .binary()
-        c.fakeFilter = agent.fakeFilter
-        c.popArt = agent.popArt
-        c.nStep = agent.nStep
-        c.bins = agent.bins
-        c.minReturn = agent.minReturn
-        c.maxReturn = agent.maxReturn
-        c.timestepHidden = model.timestepHidden
-        c.timestepLayers = model.timestepLayers
-        c.timestepOutput = model.timestepOutput
+        agent.configure(&c); model.configure(&c); schedule.configure(&c)
+        c.filter = AgentSpec.advantageFilter(named: agent.filter)
         c.encoder = model.encoderKind
-        c.maxSequenceLength = schedule.maxSequenceLength
-        c.actorHidden = model.actorHidden
-        c.criticHidden = model.criticHidden
         c.activation = Activation(rawValue: model.activation) ?? .leakyReLU
         return c
     }

@@ -1,6 +1,14 @@
 import Environments
+import Foundation
 
 extension ExperimentSpec {
+    /// `examples/<name>.json`: the recommended spec of each of `environments`, pretty-printed
+    /// with sorted keys. `amago envs --write-examples examples` writes them and a test holds the
+    /// folder to them, so they are generated, never edited.
+    public static func exampleFiles(for environments: [String] = EnvironmentRegistry.names) throws -> [(name: String, contents: Data)] {
+        try environments.map { ("\($0).json", try recommended(for: $0).encoded() + Data("\n".utf8)) }
+    }
+
     /// A spec that trains `environment` to a useful level on a 2-core CPU in minutes, sized to
     /// its trial length (the Transformer must see a whole trial for in-context learning).
     public static func recommended(for environment: String) throws -> ExperimentSpec {

@@ -28,8 +28,43 @@ public struct ExperimentSpec: Equatable, Sendable {
 
     public init() {}
 
-    /// The document's fields.
-    static let fields = ["name", "seed", "environment", "agent", "model", "schedule", "exploration", "relabeling", "evaluation", "checkpoints"]
+    /// The document's sections.
+    static let sections = ["name", "seed", "environment", "agent", "model", "schedule", "exploration", "relabeling", "evaluation", "checkpoints"]
+
+    /// Top-level settings (`""`), and the single fields of `relabeling` and `checkpoints`.
+    static let fields: [(section: String, rows: [SpecField<ExperimentSpec>])] = [
+        ("", [.string("name", \.name, oneOf: nil, maxLength: maxNameLength, "A label for people; the service keys experiments by id."),
+              .int("seed", \.seed, 0...Int(Int32.max), "Seed of every random generator of the run.")]),
+        ("relabeling", [.string("strategy", \.relabeling, oneOf: ["none", "some", "all"],
+                                "MazeRunner hindsight relabeling (spec §7).")]),
+        ("checkpoints", [.int("interval", \.checkpointInterval, 1...1_000_000, "Epochs between checkpoints (also at epoch 0 and at the end).")]),
+    ]
+
+    /// Every setting with its path, allowed values, default and meaning (`environment` aside:
+    /// its parameters are the registry's, `GET /envs`).
+    public static var documentation: [SpecFieldDocumentation] {
+        let defaults = ExperimentSpec()
+        func rows(_ section: String) -> [SpecFieldDocumentation] {
+            (fields.first { $0.section == section }?.rows ?? []).map { $0.documentation(under: section, defaults: defaults) }
+        }
+        return rows("") + AgentSpec.documentation(at: "agent") + ModelSpec.documentation(at: "model")
+            + ScheduleSpec.documentation(at: "schedule") + ExplorationSpec.documentation(at: "exploration")
+            + rows("relabeling") + EvaluationSpec.documentation(at: "evaluation") + rows("checkpoints")
+    }
+
+    /// Reads the rows of `section` (`""`: the top level, from `o` itself).
+    private mutating func read(_ section: String, from o: [String: JSONValue], _ r: inout SpecReader) {
+        let rows = Self.fields.first { $0.section == section }?.rows ?? []
+        let object = section.isEmpty ? o : r.object(o[section], at: section, known: rows.map(\.key))
+        for field in rows { field.read(&r, object, section, &self) }
+    }
+
+    /// The rows of `section` as JSON.
+    private func sectionJSON(_ section: String) -> [String: JSONValue] {
+        var o: [String: JSONValue] = [:]
+        for field in Self.fields.first(where: { $0.section == section })?.rows ?? [] { o[field.key] = field.write(self) }
+        return o
+    }
 
     /// Reads a spec from JSON; throws `ExperimentSpecError.invalid` listing every problem.
     public init(json data: Data) throws {
@@ -43,24 +78,20 @@ public struct ExperimentSpec: Equatable, Sendable {
     public init(value: JSONValue) throws {
         var r = SpecReader()
         guard case .object = value else { throw ExperimentSpecError.invalid([FieldError(field: "$", expected: "a JSON object")]) }
-        let o = r.object(value, at: "", known: Self.fields)
-        name = r.string(o, "name", at: "", default: name)
-        if name.count > Self.maxNameLength { r.fail("name", "a string of at most \(Self.maxNameLength) characters, got \(name.count)") }
-        seed = UInt64(r.int(o, "seed", at: "", default: 0, in: 0...Int(Int32.max)))
+        let o = r.object(value, at: "", known: Self.sections)
+        read("", from: o, &r)
         let env = r.object(o["environment"], at: "environment", known: ["name", "parameters"])
         environment = r.string(env, "name", at: "environment", default: environment, oneOf: EnvironmentRegistry.names)
         if let p = env["parameters"] {
             if case .object(let fields) = p { environmentParameters = fields } else { r.fail("environment.parameters", "an object") }
         }
-        agent = AgentSpec(&r, o["agent"])
-        model = ModelSpec(&r, o["model"])
-        schedule = ScheduleSpec(&r, o["schedule"])
-        exploration = ExplorationSpec(&r, o["exploration"])
-        let relabel = r.object(o["relabeling"], at: "relabeling", known: ["strategy"])
-        relabeling = r.string(relabel, "strategy", at: "relabeling", default: "none", oneOf: ["none", "some", "all"])
-        evaluation = EvaluationSpec(&r, o["evaluation"])
-        let checkpoints = r.object(o["checkpoints"], at: "checkpoints", known: ["interval"])
-        checkpointInterval = r.int(checkpoints, "interval", at: "checkpoints", default: checkpointInterval, in: 1...1_000_000)
+        agent = AgentSpec(&r, o["agent"], at: "agent")
+        model = ModelSpec(&r, o["model"], at: "model")
+        schedule = ScheduleSpec(&r, o["schedule"], at: "schedule")
+        exploration = ExplorationSpec(&r, o["exploration"], at: "exploration")
+        read("relabeling", from: o, &r)
+        evaluation = EvaluationSpec(&r, o["evaluation"], at: "evaluation")
+        read("checkpoints", from: o, &r)
         r.errors += crossFieldErrors()
         // The environment's own parameters, under their path in this document.
         if r.errors.allSatisfy({ $0.field != "environment.name" }) {
@@ -102,14 +133,11 @@ public struct ExperimentSpec: Equatable, Sendable {
 
     /// The document as JSON, every field present (defaults included).
     public var json: JSONValue {
-        var o: [String: JSONValue] = [
-            "name": .string(name), "seed": .of(Int(seed)),
-            "environment": .object(["name": .string(environment), "parameters": .object(environmentParameters)]),
-            "agent": .object(agent.json), "model": .object(model.json), "schedule": .object(schedule.json),
-            "exploration": .object(exploration.json), "evaluation": .object(evaluation.json),
-            "checkpoints": .object(["interval": .of(checkpointInterval)]),
-        ]
-        o["relabeling"] = .object(["strategy": .string(relabeling)])
+        var o = sectionJSON("")
+        o["environment"] = .object(["name": .string(environment), "parameters": .object(environmentParameters)])
+        o["agent"] = .object(agent.json); o["model"] = .object(model.json); o["schedule"] = .object(schedule.json)
+        o["exploration"] = .object(exploration.json); o["evaluation"] = .object(evaluation.json)
+        o["relabeling"] = .object(sectionJSON("relabeling")); o["checkpoints"] = .object(sectionJSON("checkpoints"))
         return .object(o)
     }
 

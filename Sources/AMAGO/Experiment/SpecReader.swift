@@ -24,7 +24,7 @@ struct SpecReader {
     mutating func int(_ o: [String: JSONValue], _ key: String, at path: String, default value: Int, in range: ClosedRange<Int>) -> Int {
         guard let raw = o[key] else { return value }
         guard let v = raw.intValue, range.contains(v) else {
-            fail(join(path, key), "an integer in \(range.lowerBound)...\(range.upperBound)")
+            fail(join(path, key), SpecFieldKind.integer(range).expectation)
             return value
         }
         return v
@@ -34,7 +34,7 @@ struct SpecReader {
                         in range: ClosedRange<Double>) -> Float {
         guard let raw = o[key] else { return value }
         guard let v = raw.doubleValue, v.isFinite, range.contains(v) else {
-            fail(join(path, key), "a number in [\(range.lowerBound), \(range.upperBound)]")
+            fail(join(path, key), SpecFieldKind.number(range).expectation)
             return value
         }
         return Float(v)
@@ -42,7 +42,7 @@ struct SpecReader {
 
     mutating func bool(_ o: [String: JSONValue], _ key: String, at path: String, default value: Bool) -> Bool {
         guard let raw = o[key] else { return value }
-        guard case .bool(let b) = raw else { fail(join(path, key), "true or false"); return value }
+        guard case .bool(let b) = raw else { fail(join(path, key), SpecFieldKind.boolean.expectation); return value }
         return b
     }
 
@@ -50,7 +50,7 @@ struct SpecReader {
                          oneOf choices: [String]? = nil) -> String {
         guard let raw = o[key] else { return value }
         guard case .string(let s) = raw, choices?.contains(s) ?? !s.isEmpty else {
-            fail(join(path, key), choices.map { "one of \($0.joined(separator: ", "))" } ?? "a non-empty string")
+            fail(join(path, key), (choices.map(SpecFieldKind.choice) ?? SpecFieldKind.text).expectation)
             return value
         }
         return s
