@@ -1,4 +1,5 @@
 import Environments
+import JSON
 import NeuralNet
 
 extension AgentSpec {

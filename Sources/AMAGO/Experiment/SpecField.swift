@@ -1,4 +1,5 @@
 import Environments
+import JSON
 
 // Each setting of an experiment spec is one row of its part's field table: JSON key, allowed
 // values, one-line doc and, for the settings the agent reads directly, where it goes in
