@@ -37,7 +37,7 @@ public enum EnvironmentRegistry {
     public static func make(name: String, parameters json: Data, seed: UInt64 = 0) throws -> any Environment {
         let value: JSONValue
         do {
-            value = json.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: json)
+            value = json.isEmpty ? .object([:]) : try JSONValue.parse(Array(json))
         } catch {
             throw EnvironmentError.malformedParameters(reason: "not valid JSON")
         }

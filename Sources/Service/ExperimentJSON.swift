@@ -22,7 +22,7 @@ extension API {
         ]
         if let collection = collectionJSON(e) { o["collection"] = collection }
         guard detailed else { return .object(o) }
-        o["spec"] = (try? JSONDecoder().decode(JSONValue.self, from: Data(e.spec.utf8))) ?? .string(e.spec)
+        o["spec"] = (try? JSONValue.parse(Array(e.spec.utf8))) ?? .string(e.spec)
         o["status_history"] = .array(try store.statusHistory(id: e.id).map(Self.statusChangeJSON))
         var latest: [String: JSONValue] = [:]
         for point in try store.latestMetrics(experimentID: e.id) { latest[point.key] = JSONBody.number(point.value) }

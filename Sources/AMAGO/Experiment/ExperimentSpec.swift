@@ -68,7 +68,7 @@ public struct ExperimentSpec: Equatable, Sendable {
 
     /// Reads a spec from JSON; throws `ExperimentSpecError.invalid` listing every problem.
     public init(json data: Data) throws {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+        guard let value = try? JSONValue.parse(Array(data)) else {
             throw ExperimentSpecError.invalid([FieldError(field: "$", expected: "a JSON object")])
         }
         try self.init(value: value)
