@@ -82,12 +82,13 @@ is_running_with_checkpoint() {
 has_reached_epoch() { (($(experiment | jq '.progress.epoch') >= $1)); }
 is_finished() { [[ "$(experiment | jq -r .status)" =~ ^(succeeded|failed|stopped|cancelled)$ ]]; }
 
-# The `epoch` in the metadata of a checkpoint file (safetensors: 8-byte length, JSON header).
-file_epoch() {
+# A value of the metadata of a checkpoint file (safetensors: 8-byte length, JSON header).
+file_meta() {
     local length
     length=$(od -An -t u8 -N8 "$1" | tr -d ' ')
-    head -c "$((8 + length))" "$1" | tail -c "$length" | jq -r '.__metadata__.epoch'
+    head -c "$((8 + length))" "$1" | tail -c "$length" | jq -r ".__metadata__.$2"
 }
+file_epoch() { file_meta "$1" epoch; }
 
 # The epochs at which `key` was recorded, one per line, as the API reports them.
 series_epochs() { api "/experiments/$ID/metrics/$1?x=epoch" | jq -r '.points[].x'; }
@@ -101,7 +102,7 @@ gap_report() {
 }
 
 run_round() {
-    local round=$1 start kill_at kill_delay_ms state epoch_at_kill phase_at_kill resumed restart problems=()
+    local round=$1 start kill_at kill_delay_ms state epoch_at_kill phase_at_kill resumed resumed_wall restart problems=()
     DATA=$(mktemp -d "${TMPDIR:-/tmp}/amago-crash.XXXXXX")
     LOG="$DATA/server.log"
     start=$(now)
@@ -128,8 +129,8 @@ run_round() {
     phase_at_kill=$(jq -r '.progress.phase' <<<"$state")
     [[ "$(jq -r .status <<<"$state")" == running ]] || problems+=("status $(jq -r .status <<<"$state") at kill")
     local latest="$DATA/experiments/$ID/checkpoints/latest.safetensors"
-    resumed=none
-    [[ -f "$latest" ]] && resumed=$(file_epoch "$latest")
+    resumed=none resumed_wall=0
+    [[ -f "$latest" ]] && resumed=$(file_epoch "$latest") && resumed_wall=$(file_meta "$latest" wall_time)
 
     restart=$(date +%s.%N)
     start_server || { echo "round $round: FAIL server did not restart (log $LOG)"; return 1; }
@@ -164,8 +165,10 @@ run_round() {
     duplicates=$(sqlite3 "$db" "SELECT count(*) FROM (SELECT 1 FROM $points GROUP BY s.key, p.epoch HAVING count(*) > 1)")
     ((duplicates == 0)) || problems+=("$duplicates duplicated (key, epoch) pairs: $(sqlite3 "$db" \
         "SELECT group_concat(k, ' ') FROM (SELECT s.key || '@' || p.epoch AS k FROM $points GROUP BY s.key, p.epoch HAVING count(*) > 1 LIMIT 5)")")
-    # The restarted process records from the epoch after the checkpoint, never earlier.
-    first_after=$(sqlite3 "$db" "SELECT coalesce(min(p.epoch), 'none') FROM $points WHERE p.wall_time >= $restart")
+    # The restarted process records from the epoch after the checkpoint, never earlier. Its
+    # points are those past the checkpoint's wall_time (training seconds since the first start,
+    # which the resumed run continues); the killed run's points past it were discarded.
+    first_after=$(sqlite3 "$db" "SELECT coalesce(min(p.epoch), 'none') FROM $points WHERE p.wall_time > $resumed_wall")
     if [[ "$resumed" =~ ^[0-9]+$ ]] && ((resumed < last)) && [[ "$first_after" != $((resumed + 1)) ]]; then
         problems+=("the restarted run first recorded epoch $first_after, expected $((resumed + 1))")
     fi
