@@ -43,7 +43,7 @@ let package = Package(
                     swiftSettings: numeric),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Autograd", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Environments"], swiftSettings: numeric),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: numeric),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: numeric),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: numeric),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage"], swiftSettings: numeric),

@@ -66,7 +66,7 @@ import TestSupport
         }
         let (a, ga) = try run(shared: true), (b, gb) = try run(shared: false)
         #expect(Swift.abs(a - b) <= 1e-6 * Swift.max(1, Swift.abs(a)))
-        for (x, y) in zip(ga, gb) { #expect(maxRelativeDifference(x, y, floor: 1e-4) < 1e-4) }
+        for (x, y) in zip(ga, gb) { #expect(isClose(x, y, relative: 1e-4, absolute: 1e-4 * 1e-4)) }
     }
 
     /// Changing any padded entry leaves the loss and every gradient unchanged.

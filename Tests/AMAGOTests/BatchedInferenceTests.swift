@@ -45,7 +45,7 @@ import TestSupport
                 let single = try agent.policyParameters(observations: [inputs[i].obs], rl2: [inputs[i].rl2],
                                                         times: [times[i]], memories: [alone[i]])
                 let row = Array(together.data[(i * width)..<((i + 1) * width)])
-                #expect(scaledDifference(row, single.data) <= 1e-5, "\(encoder) memory \(i) round \(round)")
+                #expect(isClose(row, single.data, relative: 1e-5, absolute: 1e-5), "\(encoder) memory \(i) round \(round)")
             }
             if encoder == "transformer" {
                 #expect(batched.map { $0.transformer?.lengths } == alone.map { $0.transformer?.lengths })
@@ -60,7 +60,7 @@ import TestSupport
             guard case .continuous(let a)? = single.first, case .continuous(let b) = actions[i] else {
                 Issue.record("continuous actions expected"); continue
             }
-            #expect(scaledDifference(b, a) <= 1e-5, "\(encoder) action \(i)")
+            #expect(isClose(b, a, relative: 1e-5, absolute: 1e-5), "\(encoder) action \(i)")
         }
         #expect(throws: AMAGOError.self) {
             try agent.act(observations: [inputs[0].obs], rl2: [inputs[0].rl2], times: [0], memories: batched, sample: false)

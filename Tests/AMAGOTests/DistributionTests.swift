@@ -8,21 +8,21 @@ import TestSupport
         let f = try Fixture("dists")
         let raw = try f.array(["discrete", "raw_logits"])
         let policy = try DiscretePolicy(logits: try Tensor(shape: raw.shape, data: raw.data))
-        #expect(allClose(policy.probabilities.data, try f.floats(["discrete", "probs"]), relative: 2e-6))
-        #expect(allClose(policy.logProbabilities().data, try f.floats(["discrete", "logits_normalized"]), relative: 1e-5))
+        #expect(isClose(policy.probabilities.data, try f.floats(["discrete", "probs"]), relative: 2e-6))
+        #expect(isClose(policy.logProbabilities().data, try f.floats(["discrete", "logits_normalized"]), relative: 1e-5))
         let actions = try f.floats(["discrete", "actions"]).map { Int($0) }
-        #expect(allClose(try policy.logProbability(of: actions).data, try f.floats(["discrete", "log_prob"]), relative: 1e-5))
-        #expect(allClose(try policy.entropy().data, try f.floats(["discrete", "entropy"]), relative: 1e-5))
+        #expect(isClose(try policy.logProbability(of: actions).data, try f.floats(["discrete", "log_prob"]), relative: 1e-5))
+        #expect(isClose(try policy.entropy().data, try f.floats(["discrete", "entropy"]), relative: 1e-5))
         #expect(try policy.mode() == (try f.floats(["discrete", "mode_action"]).map { Int($0) }))
         let buffer = try f.array(["discrete", "buffer_onehot"])
         let softened = try DiscretePolicy.softened(try Tensor(shape: buffer.shape, data: buffer.data))
-        #expect(allClose(softened.data, try f.floats(["discrete", "action_from_buffer"]), relative: 2e-6))
-        #expect(allClose(policy.probabilities.data, try f.floats(["discrete", "discrete_like_continuous_probs"]), relative: 2e-6))
+        #expect(isClose(softened.data, try f.floats(["discrete", "action_from_buffer"]), relative: 2e-6))
+        #expect(isClose(policy.probabilities.data, try f.floats(["discrete", "discrete_like_continuous_probs"]), relative: 2e-6))
     }
 
     @Test func discrete_clipsAndSoftensAsSpec() throws {
         let softened = try DiscretePolicy.softened(try DiscretePolicy.oneHot([2], count: 5, shape: [1, 5]))
-        #expect(allClose(softened.data, [0.00100604, 0.00100604, 0.99597586, 0.00100604, 0.00100604], relative: 1e-5))
+        #expect(isClose(softened.data, [0.00100604, 0.00100604, 0.99597586, 0.00100604, 0.00100604], relative: 1e-5))
         let policy = try DiscretePolicy(logits: try Tensor(shape: [1, 3], data: [20, 0, 0]))
         #expect(policy.probabilities.data.allSatisfy { $0 >= 0.00099 && $0 <= 0.998 })
         let rng = RandomGenerator(seed: 3)
@@ -34,16 +34,16 @@ import TestSupport
         let f = try Fixture("dists")
         let raw = try f.array(["tanh_gaussian", "raw_vec"])
         let policy = try TanhGaussianPolicy(raw: try Tensor(shape: raw.shape, data: raw.data))
-        #expect(allClose(policy.std.data, try f.floats(["tanh_gaussian", "std"]), relative: 2e-6))
-        #expect(allClose(policy.meanAction().data, try f.floats(["tanh_gaussian", "mean_action"]), relative: 2e-6))
+        #expect(isClose(policy.std.data, try f.floats(["tanh_gaussian", "std"]), relative: 2e-6))
+        #expect(isClose(policy.meanAction().data, try f.floats(["tanh_gaussian", "mean_action"]), relative: 2e-6))
         let actions = try f.array(["tanh_gaussian", "actions"])
         let logp = try policy.logProbability(of: try Tensor(shape: actions.shape, data: actions.data))
-        #expect(allClose(logp.data, try f.floats(["tanh_gaussian", "log_prob"]), relative: 1e-5, absolute: 1e-5))
-        #expect(allClose(try logp.sum(axis: -1).data, try f.floats(["tanh_gaussian", "log_prob_sum"]), relative: 1e-5, absolute: 1e-5))
+        #expect(isClose(logp.data, try f.floats(["tanh_gaussian", "log_prob"]), relative: 1e-5, absolute: 1e-5))
+        #expect(isClose(try logp.sum(axis: -1).data, try f.floats(["tanh_gaussian", "log_prob_sum"]), relative: 1e-5, absolute: 1e-5))
         let noise = try f.array(["tanh_gaussian", "rsample_noise"])
         let sample = try policy.sample(noise: try Tensor(shape: noise.shape, data: noise.data))
-        #expect(allClose(sample.data, try f.floats(["tanh_gaussian", "rsample"]), relative: 2e-6))
-        #expect(allClose(try policy.logProbability(of: sample).data, try f.floats(["tanh_gaussian", "log_prob_of_rsample_fresh_tensor"]),
+        #expect(isClose(sample.data, try f.floats(["tanh_gaussian", "rsample"]), relative: 2e-6))
+        #expect(isClose(try policy.logProbability(of: sample).data, try f.floats(["tanh_gaussian", "log_prob_of_rsample_fresh_tensor"]),
                          relative: 1e-5, absolute: 1e-4))
     }
 

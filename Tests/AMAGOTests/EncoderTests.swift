@@ -38,8 +38,8 @@ import TestSupport
             let expected0 = try actor0.slice(axis: 1, t..<(t + 1)).data
             let expected1 = t < resetAt ? try firstTrial.slice(axis: 1, t..<(t + 1)).data
                                         : try secondTrial.slice(axis: 1, (t - resetAt)..<(t - resetAt + 1)).data
-            #expect(scaledDifference(Array(out.data[0..<16]), expected0) <= 1e-5, "\(name) actor 0 step \(t)")
-            #expect(scaledDifference(Array(out.data[16..<32]), expected1) <= 1e-5, "\(name) actor 1 step \(t)")
+            #expect(isClose(Array(out.data[0..<16]), expected0, relative: 1e-5, absolute: 1e-5), "\(name) actor 0 step \(t)")
+            #expect(isClose(Array(out.data[16..<32]), expected1, relative: 1e-5, absolute: 1e-5), "\(name) actor 1 step \(t)")
         }
     }
 }

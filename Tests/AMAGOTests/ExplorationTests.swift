@@ -29,9 +29,9 @@ import TestSupport
 
     @Test func epsilon_matchesReferenceTables() throws {
         let bilevel = try table("bilevel_defaults_horizon100", .bilevel(rolloutHorizon: 100, randomize: false))
-        #expect(allClose(bilevel.got, bilevel.expected, relative: 1e-6, absolute: 1e-6))
+        #expect(isClose(bilevel.got, bilevel.expected, relative: 1e-6, absolute: 1e-6))
         let greedy = try table("egreedy_defaults_and_example00", .epsilonGreedy(randomize: false))
-        #expect(allClose(greedy.got, greedy.expected, relative: 1e-6, absolute: 1e-6))
+        #expect(isClose(greedy.got, greedy.expected, relative: 1e-6, absolute: 1e-6))
     }
 
     @Test func epsilon_checklistValues() throws {

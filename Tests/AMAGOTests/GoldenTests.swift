@@ -17,7 +17,7 @@ import TestSupport
                 let n = try f.value(casesPath + [index, "n"]) as! Int
                 let expected = try f.floats(casesPath + [index, "td_target"])
                 let got = nStepReturns(rewards: r, dones: d, values: q, mask: mask, gammas: gammas, batch: b, steps: l, n: n)
-                #expect(allClose(got, expected, relative: 1e-5), "n = \(n), \(rewardsPath)")
+                #expect(isClose(got, expected, relative: 1e-5), "n = \(n), \(rewardsPath)")
             }
         }
     }
@@ -35,9 +35,9 @@ import TestSupport
     @Test func symlogAndSymexp_matchFixture() throws {
         let f = try Fixture("symlog")
         let x = try f.floats(["x"]), y = try f.floats(["y"])
-        #expect(allClose(x.map(Tensor.symlog), try f.floats(["symlog_x"])))
-        #expect(allClose(x.map(Tensor.symlog).map(Tensor.symexp), try f.floats(["symexp_symlog_x"]), relative: 2e-6))
-        #expect(allClose(y.map(Tensor.symexp), try f.floats(["symexp_y"]), relative: 2e-6))
+        #expect(isClose(x.map(Tensor.symlog), try f.floats(["symlog_x"])))
+        #expect(isClose(x.map(Tensor.symlog).map(Tensor.symexp), try f.floats(["symexp_symlog_x"]), relative: 2e-6))
+        #expect(isClose(y.map(Tensor.symexp), try f.floats(["symexp_y"]), relative: 2e-6))
         let tensor = try Tensor(shape: [x.count], data: x)
         #expect(tensor.symlog().data == x.map(Tensor.symlog))
     }
@@ -54,7 +54,7 @@ import TestSupport
             ("leaky_relu_filter_no_binary", .leakyReLU(addBinary: false), adv.count),
         ]
         for (key, filter, n) in cases {
-            #expect(allClose(adv.prefix(n).map(filter.weight), try f.floats([key]), relative: 2e-6), "\(key)")
+            #expect(isClose(adv.prefix(n).map(filter.weight), try f.floats([key]), relative: 2e-6), "\(key)")
         }
         // Spec §9 item 27.
         #expect(AdvantageFilter.binary().weight(0) == 0 && AdvantageFilter.binary().weight(0.1) == 1)
@@ -71,18 +71,18 @@ import TestSupport
                                  maxReturn: Float(hyper["max_return"] as! Double), usesSymlog: hyper["use_symlog"] as! Bool)
         #expect(bins.values == (try f.floats(p + ["bin_vals"])), "bin values bit-exact")
         let labels = bins.twoHotLabels(try f.floats(p + ["twohot_targets"]))
-        #expect(allClose(labels, try f.floats(p + ["twohot_labels"]), relative: 1e-5, absolute: 1e-6))
+        #expect(isClose(labels, try f.floats(p + ["twohot_labels"]), relative: 1e-5, absolute: 1e-6))
         let gaussian = bins.gaussianLabels(try f.floats(p + ["hlgauss_targets"]), sigma: 0.75)
-        #expect(allClose(gaussian, try f.floats(p + ["hlgauss_labels"]), relative: 1e-4, absolute: 1e-6))
+        #expect(isClose(gaussian, try f.floats(p + ["hlgauss_labels"]), relative: 1e-4, absolute: 1e-6))
         let logits = try f.array(p + ["bin_dist_logits"])
         let decoded = try bins.decode(logits: try Tensor(shape: logits.shape, data: logits.data))
-        #expect(allClose(decoded.data, try f.floats(p + ["bin_dist_to_raw_vals"]), relative: 1e-4, absolute: 1e-5))
+        #expect(isClose(decoded.data, try f.floats(p + ["bin_dist_to_raw_vals"]), relative: 1e-4, absolute: 1e-5))
         // Labels → probabilities → value recovers the target (the reference's round trip).
         let roundTrip = try bins.decode(logits: try Tensor(shape: [5, bins.values.count], data: Array(labels.prefix(5 * bins.values.count))).log())
-        #expect(allClose(roundTrip.data, try f.floats(p + ["twohot_roundtrip_vals"]), relative: 1e-4, absolute: 1e-5))
+        #expect(isClose(roundTrip.data, try f.floats(p + ["twohot_roundtrip_vals"]), relative: 1e-4, absolute: 1e-5))
         let initValue = Float(try f.value(p + ["init_value"]) as! Double)
         let biasRow = try f.floats(p + ["init_value_bias_row"])
-        #expect(allClose(bins.initialBias(for: initValue), Array(biasRow.prefix(bins.values.count)), relative: 1e-5))
+        #expect(isClose(bins.initialBias(for: initValue), Array(biasRow.prefix(bins.values.count)), relative: 1e-5))
     }
 
     @Test func twoHot_specValues() throws {
@@ -99,7 +99,7 @@ import TestSupport
         let twohot = try Fixture("twohot")
         let gammas = Gammas.list()
         #expect(gammas == (try twohot.floats(["gammas_for_feature"])))
-        #expect(allClose(Gammas.feature(gammas), try twohot.floats(["gamma_feature_per_gamma"])))
+        #expect(isClose(Gammas.feature(gammas), try twohot.floats(["gamma_feature_per_gamma"])))
         let multigamma = try Fixture("multigamma")
         #expect(gammas == (try multigamma.floats(["cases", "discrete_default_gamma0.999", "gammas"])))
         #expect(Gammas.list(multigamma: false) == (try multigamma.floats(["cases", "discrete_gamma0.999_use_multigamma_false", "gammas"])))
@@ -112,24 +112,24 @@ import TestSupport
         let c: [Any] = ["cases", name]
         let beta = Float(try f.value(c + ["beta"]) as! Double)
         let popart = PopArt(gammas: 3, beta: beta)
-        #expect(allClose(popart.sigma, try f.floats(c + ["initial_state", "sigma"])))
+        #expect(isClose(popart.sigma, try f.floats(c + ["initial_state", "sigma"])))
         for u in 0..<5 {
             let values = try f.floats(c + ["updates", u, "val"])  // (3, 4, 1, 3, 1) → 12 rows × 3 gammas
             let mask = try f.floats(c + ["updates", u, "mask"])   // identical across gammas
             let rowMask = stride(from: 0, to: mask.count, by: 3).map { mask[$0] }
             popart.update(values: values, mask: rowMask)
             let after: [Any] = c + ["updates", u, "after"]
-            #expect(allClose(popart.mean, try f.floats(after + ["mu"]), relative: 1e-5), "update \(u) mu")
-            #expect(allClose(popart.secondMoment, try f.floats(after + ["nu"]), relative: 1e-5), "update \(u) nu")
-            #expect(allClose(popart.sigma, try f.floats(after + ["sigma"]), relative: 1e-5), "update \(u) sigma")
-            #expect(allClose(popart.scale, try f.floats(after + ["w"]), relative: 1e-5), "update \(u) w")
-            #expect(allClose(popart.shift, try f.floats(after + ["b"]), relative: 1e-5, absolute: 1e-5), "update \(u) b")
+            #expect(isClose(popart.mean, try f.floats(after + ["mu"]), relative: 1e-5), "update \(u) mu")
+            #expect(isClose(popart.secondMoment, try f.floats(after + ["nu"]), relative: 1e-5), "update \(u) nu")
+            #expect(isClose(popart.sigma, try f.floats(after + ["sigma"]), relative: 1e-5), "update \(u) sigma")
+            #expect(isClose(popart.scale, try f.floats(after + ["w"]), relative: 1e-5), "update \(u) w")
+            #expect(isClose(popart.shift, try f.floats(after + ["b"]), relative: 1e-5, absolute: 1e-5), "update \(u) b")
         }
         let x = try f.array(c + ["x"])
         let tensor = try Tensor(shape: [8, 3], data: x.data)
-        #expect(allClose(try popart.normalized(tensor).data, try f.floats(c + ["forward_normalized"]), relative: 1e-5, absolute: 1e-5))
-        #expect(allClose(try popart.denormalized(tensor).data, try f.floats(c + ["forward_denormalized"]), relative: 1e-5, absolute: 1e-4))
-        #expect(allClose(try popart.normalizeValues(tensor).data, try f.floats(c + ["normalize_values"]), relative: 1e-5, absolute: 1e-5))
+        #expect(isClose(try popart.normalized(tensor).data, try f.floats(c + ["forward_normalized"]), relative: 1e-5, absolute: 1e-5))
+        #expect(isClose(try popart.denormalized(tensor).data, try f.floats(c + ["forward_denormalized"]), relative: 1e-5, absolute: 1e-4))
+        #expect(isClose(try popart.normalizeValues(tensor).data, try f.floats(c + ["normalize_values"]), relative: 1e-5, absolute: 1e-5))
     }
 
     @Test func popArt_updatePreservesDenormalizedOutputs() throws {
@@ -138,7 +138,7 @@ import TestSupport
         let x = randomTensor([5, 2], seed: 1, low: -3, high: 3)
         let before = try popart.denormalized(x).data
         popart.update(values: [5, 50, -3, 20, 8, 9], mask: [1, 1, 0])
-        #expect(allClose(try popart.denormalized(x).data, before, relative: 1e-5, absolute: 1e-4))
+        #expect(isClose(try popart.denormalized(x).data, before, relative: 1e-5, absolute: 1e-4))
         let disabled = PopArt(gammas: 2, enabled: false)
         #expect(try disabled.denormalized(x).data == x.data && (try disabled.normalizeValues(x).data) == x.data)
     }

@@ -27,9 +27,9 @@ import TestSupport
     @Test func attention_equalsNaiveLoop() throws {
         let q = randomTensor([2, 7, 12], seed: 1), k = randomTensor([2, 7, 12], seed: 2), v = randomTensor([2, 7, 12], seed: 3)
         let y = try Tensor.causalAttention(query: q, key: k, value: v, heads: 3)
-        #expect(maxRelativeDifference(y.data, naiveAttention(q, k, v, heads: 3)) < 1e-5)
+        #expect(isClose(y.data, naiveAttention(q, k, v, heads: 3), relative: 1e-5, absolute: 1e-5 * 1e-3))
         let windowed = try Tensor.causalAttention(query: q, key: k, value: v, heads: 3, window: 3)
-        #expect(maxRelativeDifference(windowed.data, naiveAttention(q, k, v, heads: 3, window: 3)) < 1e-5)
+        #expect(isClose(windowed.data, naiveAttention(q, k, v, heads: 3, window: 3), relative: 1e-5, absolute: 1e-5 * 1e-3))
         #expect(windowed.data != y.data)
     }
 
@@ -49,7 +49,7 @@ import TestSupport
         BLAS.setThreadCount(2)
         let parallel = try run()
         BLAS.setThreadCount(before)
-        for (a, b) in zip(sequential, parallel) { #expect(maxRelativeDifference(a, b) < 1e-6) }
+        for (a, b) in zip(sequential, parallel) { #expect(isClose(a, b, relative: 1e-6, absolute: 1e-6 * 1e-3)) }
     }
 
     @Test func attention_isCausal() throws {
@@ -89,7 +89,7 @@ import TestSupport
                 let full = try Tensor.causalAttention(query: window[0], key: window[1], value: window[2], heads: heads)
                 let expected = Array(full.data[((t - first) * width)...])
                 let got = Array(out.data[(n * width)..<((n + 1) * width)])
-                #expect(scaledDifference(got, expected) <= 1e-5, "actor \(n) step \(t)")
+                #expect(isClose(got, expected, relative: 1e-5, absolute: 1e-5), "actor \(n) step \(t)")
             }
         }
         #expect(cache.lengths == [capacity - 1, steps - resetAt])

@@ -1,6 +1,7 @@
 import Environments
 import Foundation
 import Testing
+import TestSupport
 
 /// Replays the reference traces of `envs.json` step by step.
 @Suite struct FixtureTraceTests {
@@ -12,10 +13,10 @@ import Testing
         let terminated = trace.bools("terminated"), truncated = trace.bools("truncated")
         let infos = trace.objects("infos")
         #expect(observations.count == actions.count + 1, "\(label)")
-        #expect(close(first, observations[0]), "\(label) reset: \(first) vs \(observations[0])")
+        #expect(isClose(first, observations[0]), "\(label) reset: \(first) vs \(observations[0])")
         for (t, a) in actions.enumerated() {
             let r = try env.step(.discrete(a))
-            #expect(close(r.observation, observations[t + 1]), "\(label) step \(t): \(r.observation) vs \(observations[t + 1])")
+            #expect(isClose(r.observation, observations[t + 1]), "\(label) step \(t): \(r.observation) vs \(observations[t + 1])")
             #expect(abs(r.reward - rewards[t]) <= 1e-6, "\(label) step \(t) reward \(r.reward) vs \(rewards[t])")
             #expect(r.isTerminated == terminated[t], "\(label) step \(t) terminated")
             #expect(r.isTruncated == truncated[t], "\(label) step \(t) truncated")

@@ -34,11 +34,6 @@ extension Dictionary where Key == String, Value == Any {
     }
 }
 
-/// Whether two float vectors agree entry by entry within `tolerance`.
-func close(_ a: [Float], _ b: [Double], tolerance: Double = 1e-6) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { abs(Double($0) - $1) <= tolerance * max(1, abs($1)) }
-}
-
 /// Info metrics of the fixture, with the reference's metric prefix removed and booleans as 1/0.
 func fixtureMetrics(_ info: [String: Any]) -> [String: Double] {
     var out: [String: Double] = [:]

@@ -1,6 +1,7 @@
 import Environments
 import Foundation
 import Testing
+import TestSupport
 
 /// A scripted environment: 3 actions, reward 0.5 per step, done after `length` steps.
 final class ScriptedEnvironment: Environment {
@@ -47,16 +48,16 @@ final class ScriptedEnvironment: Environment {
         _ = wrapper.reset()
         let first = wrapper.reset(firstObservation: lake.reset(map: try LakeMap(rows: rows)))
         let reset = section.object("reset_timestep")
-        #expect(close(first.observation, reset.object("obs").doubles("observation")))
-        #expect(close(first.rl2, reset.doubles("as_input_rl2")) && first.timeIndex == reset.ints("time_idx")[0])
+        #expect(isClose(first.observation, reset.object("obs").doubles("observation")))
+        #expect(isClose(first.rl2, reset.doubles("as_input_rl2")) && first.timeIndex == reset.ints("time_idx")[0])
         let steps = section.objects("steps")
         #expect(steps.count == 9)
         for (i, step) in steps.enumerated() {
             let t = try wrapper.step(.discrete(step.int("action")))
             let expected = step.object("amago_env_timestep")
-            #expect(close(t.timestep.observation, expected.object("obs").doubles("observation")), "step \(i)")
-            #expect(close(t.timestep.previousAction, expected.doubles("prev_action")), "step \(i)")
-            #expect(close(t.timestep.rl2, expected.doubles("as_input_rl2")), "step \(i)")
+            #expect(isClose(t.timestep.observation, expected.object("obs").doubles("observation")), "step \(i)")
+            #expect(isClose(t.timestep.previousAction, expected.doubles("prev_action")), "step \(i)")
+            #expect(isClose(t.timestep.rl2, expected.doubles("as_input_rl2")), "step \(i)")
             #expect(t.timestep.timeIndex == expected.ints("time_idx")[0], "step \(i)")
             #expect(t.timestep.isTerminal == expected.bools("terminal")[0], "step \(i)")
             let returns = step.object("step_returns")
@@ -64,8 +65,8 @@ final class ScriptedEnvironment: Environment {
             #expect(t.result.info.metrics == fixtureMetrics(returns.object("info")), "step \(i)")
             #expect(wrapper.stepCount == step.ints("amago_env_step_count_after")[0], "step \(i)")
             let next = step.object("sequence_wrapper_current_timestep")
-            #expect(close(t.next.observation, next.object("obs").doubles("observation")), "step \(i)")
-            #expect(close(t.next.rl2, next.doubles("rl2")) && t.next.timeIndex == next.ints("time_idx")[0], "step \(i)")
+            #expect(isClose(t.next.observation, next.object("obs").doubles("observation")), "step \(i)")
+            #expect(isClose(t.next.rl2, next.doubles("rl2")) && t.next.timeIndex == next.ints("time_idx")[0], "step \(i)")
         }
     }
 

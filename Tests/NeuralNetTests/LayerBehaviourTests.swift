@@ -73,7 +73,7 @@ import TestSupport
         for t in 0..<6 {
             let (out, next) = try gru(x.slice(axis: 1, t..<(t + 1)), state: state)
             state = next
-            #expect(scaledDifference(out.data, try full.slice(axis: 1, t..<(t + 1)).data) < 1e-6)
+            #expect(isClose(out.data, try full.slice(axis: 1, t..<(t + 1)).data, relative: 1e-6, absolute: 1e-6))
         }
     }
 
@@ -98,7 +98,7 @@ import TestSupport
             let out = try model.step(x.slice(axis: 1, t..<(t + 1)), times: [t - trialStart], memory: memory)
             let first = layers == 1 ? Swift.max(trialStart, t - capacity + 1) : trialStart
             let full = try model(x.slice(axis: 1, first..<(t + 1)), times: (first...t).map { $0 - trialStart })
-            #expect(scaledDifference(out.data, try full.slice(axis: 1, (t - first)..<(t - first + 1)).data) <= 1e-5, "step \(t)")
+            #expect(isClose(out.data, try full.slice(axis: 1, (t - first)..<(t - first + 1)).data, relative: 1e-5, absolute: 1e-5), "step \(t)")
         }
         #expect(memory.lengths == [steps - resetAt])
     }

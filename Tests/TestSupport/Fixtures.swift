@@ -60,9 +60,18 @@ public struct Fixture {
 /// A fixture file that does not have the expected layout.
 public enum FixtureError: Error { case malformed(String) }
 
-/// Whether every pair agrees within `relative`·max(|a|, |b|) + `absolute`.
-public func allClose(_ a: [Float], _ b: [Float], relative: Float = 1e-6, absolute: Float = 1e-6) -> Bool {
+/// The tests' one tolerance rule: `a` agrees with the reference `b` when they have the same
+/// length and every |aᵢ − bᵢ| ≤ `absolute` + `relative`·max(|aᵢ|, |bᵢ|); NaN agrees only with NaN.
+/// `relative` bounds float rounding of large values, `absolute` that of values near zero (use
+/// both near 1e-6 for one float32 rounding, near 1e-5 for different summation orders, and
+/// `absolute` = `relative`·floor to ignore entries below a floor).
+public func isClose(_ a: [Float], _ b: [Float], relative: Float = 1e-6, absolute: Float = 1e-6) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { x, y in
         (x.isNaN && y.isNaN) || Swift.abs(x - y) <= absolute + relative * Swift.max(Swift.abs(x), Swift.abs(y))
     }
+}
+
+/// `isClose` against a reference in double precision (fixtures).
+public func isClose(_ a: [Float], _ b: [Double], relative: Float = 1e-6, absolute: Float = 1e-6) -> Bool {
+    isClose(a, b.map { Float($0) }, relative: relative, absolute: absolute)
 }

@@ -59,17 +59,3 @@ public func checkGradients(
 public func randomTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     Tensor.uniform(shape, low: low, high: high, using: RandomGenerator(seed: seed))
 }
-
-/// The largest relative difference `|a − b| / max(|a|, |b|, floor)` between two arrays.
-public func maxRelativeDifference(_ a: [Float], _ b: [Float], floor: Float = 1e-3) -> Float {
-    precondition(a.count == b.count, "arrays differ in length: \(a.count) vs \(b.count)")
-    return zip(a, b).map { Swift.abs($0 - $1) / Swift.max(Swift.abs($0), Swift.abs($1), floor) }.max() ?? 0
-}
-
-/// `max|a − b| / max|b|`: the error relative to the scale of the reference vector `b`.
-public func scaledDifference(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "arrays differ in length: \(a.count) vs \(b.count)")
-    let scale = b.map { Swift.abs($0) }.max() ?? 0
-    let worst = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
-    return scale > 0 ? worst / scale : worst
-}
