@@ -33,13 +33,6 @@ final class StreamTasks: @unchecked Sendable {
         running.leave()
     }
 
-    /// How many streams are open.
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return tasks.count
-    }
-
     /// Refuses new streams, cancels the open ones and waits up to `timeout` seconds for them.
     /// - Returns: true when every stream's task has ended.
     @discardableResult
