@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -27,7 +28,9 @@ let package = Package(
         .target(name: "Environments", dependencies: ["JSON"], swiftSettings: numeric),
         .target(name: "AMAGO", dependencies: ["NeuralNet", "Autograd", "Environments", "JSON"], swiftSettings: numeric),
         .target(name: "HTTPCore", swiftSettings: checked),
-        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: checked),
+        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift"),
+                                                .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: checked),
         .target(name: "Jobs", dependencies: ["Storage"], swiftSettings: checked),
         .target(name: "Service", dependencies: ["HTTPCore", "Storage", "Jobs", "AMAGO", "Environments", "JSON"], swiftSettings: checked),
         .executableTarget(
@@ -37,7 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numeric),
-        .target(name: "TestSupport", dependencies: ["Autograd", "Environments", "JSON"], path: "Tests/TestSupport", swiftSettings: numeric),
+        .target(name: "TestSupport", dependencies: ["Autograd", "Environments", "JSON", "Storage"], path: "Tests/TestSupport", swiftSettings: numeric),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "AMAGOTests", dependencies: ["AMAGO", "NeuralNet", "Autograd", "Environments", "JSON", "TestSupport"],
                     swiftSettings: numeric),
@@ -45,8 +48,8 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Environments"], swiftSettings: numeric),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: numeric),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: numeric),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage"], swiftSettings: numeric),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: numeric),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Storage", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTPCore", "Storage", "AMAGO", "Jobs", "Environments", "JSON", "TestSupport"],
                     swiftSettings: numeric),
         .testTarget(name: "DashboardTests", dependencies: ["Service", "Storage", "AMAGO"], exclude: ["JS"], swiftSettings: numeric),

@@ -2,13 +2,15 @@ import Foundation
 import Storage
 
 extension WorkerPool {
-    /// The monitor thread: relays stop requests and sends heartbeats until the workers are gone.
+    /// The monitor thread: relays stop requests and sends heartbeats until the workers are gone;
+    /// on a shared store it also takes over jobs whose lease expired.
     func monitorLoop() {
         var nextHeartbeat = Date().addingTimeInterval(heartbeatInterval)
         while let running = nextMonitorTick() {
             relayStopRequests(running)
             if Date() >= nextHeartbeat {
                 sendHeartbeats(running)
+                if store.isShared { reclaimExpiredLeases() }
                 nextHeartbeat = Date().addingTimeInterval(heartbeatInterval)
             }
         }
@@ -58,7 +60,7 @@ extension WorkerPool {
     func sendHeartbeats(_ running: [JobControl]) {
         for control in running {
             do {
-                try store.heartbeat(id: control.experimentID, workerID: control.workerID)
+                try store.heartbeat(id: control.experimentID, workerID: control.workerID, lease: lease)
             } catch StorageError.conflict(_), StorageError.notFound(_, _) {
                 control.requestStop(.lostClaim)
             } catch {

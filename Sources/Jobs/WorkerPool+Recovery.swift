@@ -16,25 +16,48 @@ public struct RecoveredJob: Equatable, Sendable {
 extension WorkerPool {
     /// The history reason (a prefix) of a start-up re-queue; consecutive ones are counted.
     public static let crashRequeueReason = "re-queued after restart"
+    /// The history reason (a prefix) of a re-queue after the claim's lease expired; counted with
+    /// start-up re-queues.
+    public static let leaseRequeueReason = "re-queued after its lease expired"
 
-    /// Moves every experiment left `running` or `stopping` by a dead process out of that state.
+    /// Moves experiments a dead process left `running` or `stopping` out of that state: on a
+    /// SQLite file every active one (this is the only pool), on a shared store those whose
+    /// lease has expired.
     ///
     /// `running` ones go back to the queue to resume from their latest checkpoint, unless the
     /// runner says they cannot or they were already found abandoned `maxCrashRecoveries` times
     /// in a row; then they fail with the reason. `stopping` ones may not be re-queued (the user
     /// asked them to stop), so they become `stopped`, resumable from their latest checkpoint.
     func recoverAbandonedJobs() throws -> [RecoveredJob] {
+        if store.isShared { return try reclaimExpiredLeasesOrThrow() }
         let abandoned = try JobsError.wrapping("finding abandoned jobs") { try store.activeExperiments() }
         return try abandoned.map { experiment in
-            try JobsError.wrapping("recovering '\(experiment.id)'") { try recover(experiment) }
+            try JobsError.wrapping("recovering '\(experiment.id)'") { try recover(experiment, leaseExpired: false)! }
         }
     }
 
-    /// Recovers one abandoned experiment.
-    func recover(_ experiment: ExperimentRecord) throws -> RecoveredJob {
+    /// Takes over the jobs whose lease expired, reporting errors instead of throwing (the monitor).
+    func reclaimExpiredLeases() {
+        do { _ = try reclaimExpiredLeasesOrThrow() } catch let error as JobsError { report(error) } catch {}
+    }
+
+    private func reclaimExpiredLeasesOrThrow() throws -> [RecoveredJob] {
+        let now = Date()
+        let expired = try JobsError.wrapping("finding expired leases") { try store.activeExperiments(leaseExpiredBefore: now) }
+        return try expired.compactMap { experiment in
+            try JobsError.wrapping("taking over '\(experiment.id)'") { try recover(experiment, leaseExpired: true) }
+        }
+    }
+
+    /// Recovers one abandoned experiment; with `leaseExpired`, only if its lease is still
+    /// expired under the row's lock (nil when its worker renewed it or another host took it).
+    func recover(_ experiment: ExperimentRecord, leaseExpired: Bool) throws -> RecoveredJob? {
         let lastSeen = (experiment.heartbeatAt ?? experiment.updatedAt).formatted(.iso8601)
-        let (status, reason) = try decide(experiment, lastSeen: lastSeen)
-        if status == .queued {
+        let (status, reason) = try decide(experiment, lastSeen: lastSeen, leaseExpired: leaseExpired)
+        if leaseExpired {
+            guard try store.reclaimExpiredLease(id: experiment.id, workerID: experiment.workerID, to: status,
+                                                reason: reason) != nil else { return nil }
+        } else if status == .queued {
             try store.requeueAfterCrash(id: experiment.id, reason: reason)
         } else {
             try store.transition(id: experiment.id, to: status, reason: reason, errorMessage: reason)
@@ -43,29 +66,34 @@ extension WorkerPool {
     }
 
     /// The status and reason recovery gives an abandoned experiment.
-    func decide(_ experiment: ExperimentRecord, lastSeen: String) throws -> (ExperimentStatus, String) {
+    func decide(_ experiment: ExperimentRecord, lastSeen: String, leaseExpired: Bool) throws -> (ExperimentStatus, String) {
         let worker = experiment.workerID ?? "an unknown worker"
+        let cause = leaseExpired ? "the lease of \(worker) expired" : "the process died while \(worker) was"
         if experiment.status == .stopping {
-            return (.stopped, "stopped at restart: the process died while \(worker) was stopping it "
-                    + "(last heartbeat \(lastSeen)); resume continues from the latest checkpoint")
+            let what = leaseExpired ? "stopped: \(cause) while stopping it" : "stopped at restart: \(cause) stopping it"
+            return (.stopped, "\(what) (last heartbeat \(lastSeen)); resume continues from the latest checkpoint")
         }
         let previous = try consecutiveCrashRequeues(of: experiment.id)
         if previous >= maxCrashRecoveries {
-            return (.failed, "not resumed: the process died while running this job \(previous + 1) times in a row")
+            return (.failed, "not resumed: its worker died while running this job \(previous + 1) times in a row")
         }
         if case let .fail(reason) = runner.recoveryDecision(for: experiment) {
             return (.failed, "cannot resume after restart: \(reason)")
         }
-        return (.queued, "\(Self.crashRequeueReason): the process died while \(worker) was running it "
-                + "(last heartbeat \(lastSeen))")
+        if leaseExpired {
+            return (.queued, "\(Self.leaseRequeueReason): \(cause) (last heartbeat \(lastSeen))")
+        }
+        return (.queued, "\(Self.crashRequeueReason): \(cause) running it (last heartbeat \(lastSeen))")
     }
 
-    /// How many start-up re-queues the experiment had since it last entered the queue otherwise
-    /// (created, resumed by a user, or put back by a graceful shutdown).
+    /// How many recovery re-queues (after a restart or an expired lease) the experiment had
+    /// since it last entered the queue otherwise (created, resumed by a user, or put back by a
+    /// graceful shutdown).
     func consecutiveCrashRequeues(of id: String) throws -> Int {
         var count = 0
         for change in try store.statusHistory(id: id).reversed() where change.to == .queued {
-            guard change.reason.hasPrefix(Self.crashRequeueReason) else { break }
+            guard change.reason.hasPrefix(Self.crashRequeueReason) || change.reason.hasPrefix(Self.leaseRequeueReason)
+            else { break }
             count += 1
         }
         return count

@@ -9,8 +9,11 @@ import Storage
 /// `shutdown(deadline:)` asks every running job to stop and puts the interrupted ones back in
 /// the queue, so the next start resumes them.
 ///
-/// One pool per database: crash recovery treats every `running` experiment it finds at start-up
-/// as abandoned.
+/// On a SQLite file there is one pool per database, and start-up recovery treats every
+/// `running` experiment it finds as abandoned. On a shared (PostgreSQL) store many pools on many
+/// hosts claim from one queue: each claim holds a lease that the monitor's heartbeat renews, and
+/// every pool's monitor takes over the jobs whose lease expired (their host died or lost the
+/// network), so they resume from their latest checkpoint on whichever host claims them next.
 public final class WorkerPool: @unchecked Sendable {
     // @unchecked: all mutable state below is guarded by `condition`.
 
@@ -32,6 +35,8 @@ public final class WorkerPool: @unchecked Sendable {
     public let maxCrashRecoveries: Int
     /// The compute threads each job should use: `max(1, cores / workers)`.
     public let threadsPerJob: Int
+    /// How long a claim holds without a heartbeat (each heartbeat extends it by this much).
+    public let lease: TimeInterval
 
     let errorHandler: (@Sendable (JobsError) -> Void)?
     let workerIDPrefix: String
@@ -52,18 +57,28 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Creates a stopped pool; call `start()` to begin claiming jobs.
     /// - Parameters:
-    ///   - workers: jobs run at once (at least 1).
+    ///   - workers: jobs run at once; 0 runs none (an API-only host), and the monitor still
+    ///     takes over expired leases.
     ///   - heartbeatInterval: seconds between heartbeats of each running job.
+    ///   - lease: seconds a claim holds without a heartbeat; at least twice `heartbeatInterval`
+    ///     (nil: the longer of `Store.defaultLease` and three heartbeats).
+    ///   - hostName: names this host in worker ids (`<host>-pid<pid>-<tag>-w<n>`).
     ///   - pollInterval: seconds between queue polls of an idle worker, and the longest a stop
     ///     request in the database takes to reach the running job.
     ///   - maxCrashRecoveries: consecutive start-up recoveries after which a job is failed.
     ///   - errorHandler: called (on a pool thread) with database errors the pool survived.
     public init(store: Store, workers: Int, runner: any JobRunner, heartbeatInterval: TimeInterval = 10,
-                pollInterval: TimeInterval = 1, maxCrashRecoveries: Int = 3,
+                pollInterval: TimeInterval = 1, maxCrashRecoveries: Int = 3, lease: TimeInterval? = nil,
+                hostName: String = ProcessInfo.processInfo.hostName,
                 errorHandler: (@Sendable (JobsError) -> Void)? = nil) throws {
-        guard workers >= 1 else { throw JobsError.invalidConfiguration("workers must be at least 1, got \(workers)") }
+        guard workers >= 0 else { throw JobsError.invalidConfiguration("workers must not be negative, got \(workers)") }
         guard heartbeatInterval > 0, pollInterval > 0 else {
             throw JobsError.invalidConfiguration("heartbeat and poll intervals must be positive")
+        }
+        let lease = lease ?? max(Store.defaultLease, 3 * heartbeatInterval)
+        guard lease >= 2 * heartbeatInterval else {
+            throw JobsError.invalidConfiguration(
+                "the lease (\(lease) s) must be at least twice the heartbeat interval (\(heartbeatInterval) s)")
         }
         guard maxCrashRecoveries >= 0 else {
             throw JobsError.invalidConfiguration("maxCrashRecoveries must not be negative")
@@ -74,10 +89,12 @@ public final class WorkerPool: @unchecked Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.pollInterval = pollInterval
         self.maxCrashRecoveries = maxCrashRecoveries
-        self.threadsPerJob = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
+        self.threadsPerJob = max(1, ProcessInfo.processInfo.activeProcessorCount / max(workers, 1))
+        self.lease = lease
         self.errorHandler = errorHandler
         let tag = UUID().uuidString.prefix(8).lowercased()
-        self.workerIDPrefix = "pid\(ProcessInfo.processInfo.processIdentifier)-\(tag)"
+        let host = hostName.split(separator: ".").first.map(String.init) ?? "host"
+        self.workerIDPrefix = "\(host)-pid\(ProcessInfo.processInfo.processIdentifier)-\(tag)"
     }
 
     // MARK: - Life cycle

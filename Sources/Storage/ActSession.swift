@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// The database record of a `/act` session.
 ///
@@ -23,37 +22,41 @@ public struct ActSession: Equatable, Sendable {
     public var endedAt: Date?
     /// Why it ended: `expired`, `evicted`, `restart` or the caller's reason.
     public var endReason: String?
+    /// The host whose memory holds its context (empty for a single-host deployment).
+    public var host: String
 
     /// Whether it can still serve actions.
     public var isOpen: Bool { endedAt == nil }
 
-    static let columns = "id, experiment_id, checkpoint_id, created_at, last_used_at, steps, ended_at, end_reason"
+    static let columns = "id, experiment_id, checkpoint_id, created_at, last_used_at, steps, ended_at, end_reason, host"
 
-    init(row: Row) {
-        id = row["id"]
-        experimentID = row["experiment_id"]
-        checkpointID = row["checkpoint_id"]
-        createdAt = Date(storageSeconds: row["created_at"])
-        lastUsedAt = Date(storageSeconds: row["last_used_at"])
-        steps = row["steps"]
-        endedAt = (row["ended_at"] as Double?).map(Date.init(storageSeconds:))
-        endReason = row["end_reason"]
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        experimentID = try row.string("experiment_id")
+        checkpointID = try row.string("checkpoint_id")
+        createdAt = try row.date("created_at")
+        lastUsedAt = try row.date("last_used_at")
+        steps = try row.int("steps")
+        endedAt = try row.optionalDate("ended_at")
+        endReason = try row.optionalString("end_reason")
+        host = try row.string("host")
     }
 
-    static func require(_ db: Database, id: String) throws -> ActSession {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM act_sessions WHERE id = ?", arguments: [id]) else {
+    static func require(_ db: any SQLTransaction, id: String) throws -> ActSession {
+        guard let row = try db.queryOne("SELECT \(columns) FROM act_sessions WHERE id = ?", [id]) else {
             throw StorageError.notFound(kind: "session", id: id)
         }
-        return ActSession(row: row)
+        return try ActSession(row: row)
     }
 }
 
 extension Store {
-    /// Opens a session on one checkpoint of an experiment.
+    /// Opens a session on one checkpoint of an experiment, held in the memory of `host`.
     ///
     /// Throws `notFound` for an unknown experiment or checkpoint, `conflict` if the checkpoint
     /// belongs to another experiment.
-    public func createSession(experimentID: String, checkpointID: String, now: Date = Date()) throws -> ActSession {
+    public func createSession(experimentID: String, checkpointID: String, host: String = "",
+                              now: Date = Date()) throws -> ActSession {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
             let checkpoint = try CheckpointRecord.requireOne(db, "WHERE id = ?", [checkpointID], missing: checkpointID)
@@ -61,9 +64,10 @@ extension Store {
                 throw StorageError.conflict("checkpoint '\(checkpointID)' belongs to experiment '\(checkpoint.experimentID)'")
             }
             let id = Identifier.make(length: 20)
-            try db.execute(sql: """
-                INSERT INTO act_sessions (id, experiment_id, checkpoint_id, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [id, experimentID, checkpointID, now.storageSeconds, now.storageSeconds])
+            try db.execute("""
+                INSERT INTO act_sessions (id, experiment_id, checkpoint_id, created_at, last_used_at, host)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, [id, experimentID, checkpointID, now.storageSeconds, now.storageSeconds, host])
             return try ActSession.require(db, id: id)
         }
     }
@@ -73,17 +77,20 @@ extension Store {
         try read { db in try ActSession.require(db, id: id) }
     }
 
-    /// Open sessions, most recently used first, optionally of one experiment.
-    public func openSessions(experimentID: String? = nil) throws -> [ActSession] {
+    /// Open sessions, most recently used first, optionally of one experiment or one host.
+    public func openSessions(experimentID: String? = nil, host: String? = nil) throws -> [ActSession] {
         try read { db in
             var sql = "SELECT \(ActSession.columns) FROM act_sessions WHERE ended_at IS NULL"
-            var arguments: StatementArguments = []
+            var arguments: SQLArguments = []
+            if let host {
+                sql += " AND host = ?"
+                arguments += [host]
+            }
             if let experimentID {
                 sql += " AND experiment_id = ?"
                 arguments += [experimentID]
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY last_used_at DESC, id", arguments: arguments)
-                .map(ActSession.init(row:))
+            return try db.query(sql + " ORDER BY last_used_at DESC, id", arguments).map(ActSession.init(row:))
         }
     }
 
@@ -93,10 +100,9 @@ extension Store {
     @discardableResult
     public func touchSession(id: String, steps: Int = 1, now: Date = Date()) throws -> ActSession {
         try write { db in
-            try db.execute(sql: """
+            let touched = try db.execute("""
                 UPDATE act_sessions SET last_used_at = ?, steps = steps + ? WHERE id = ? AND ended_at IS NULL
-                """, arguments: [now.storageSeconds, steps, id])
-            let touched = db.changesCount == 1
+                """, [now.storageSeconds, steps, id]) == 1
             let session = try ActSession.require(db, id: id)
             guard touched else {
                 throw StorageError.conflict("session '\(id)' has ended (\(session.endReason ?? "ended"))")
@@ -110,44 +116,42 @@ extension Store {
     public func touchSessions(_ touches: [(id: String, steps: Int, lastUsed: Date)]) throws {
         guard !touches.isEmpty else { return }
         try write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE act_sessions SET last_used_at = max(last_used_at, ?), steps = steps + ?
+            try db.executeMany("""
+                UPDATE act_sessions SET last_used_at = \(db.dialect.greatest("last_used_at", "?")), steps = steps + ?
                 WHERE id = ? AND ended_at IS NULL
-                """)
-            for touch in touches {
-                try statement.execute(arguments: [touch.lastUsed.storageSeconds, touch.steps, touch.id])
-            }
+                """, touches.map { [$0.lastUsed.storageSeconds, $0.steps, $0.id] })
         }
     }
 
     /// Deletes a session record; throws `notFound` if there is none.
     public func deleteSession(id: String) throws {
         try write { db in
-            try db.execute(sql: "DELETE FROM act_sessions WHERE id = ?", arguments: [id])
-            if db.changesCount == 0 { throw StorageError.notFound(kind: "session", id: id) }
+            if try db.execute("DELETE FROM act_sessions WHERE id = ?", [id]) == 0 {
+                throw StorageError.notFound(kind: "session", id: id)
+            }
         }
     }
 
-    /// Ends open sessions idle for longer than `idleFor` seconds.
+    /// Ends the open sessions of `host` idle for longer than `idleFor` seconds.
     /// - Returns: the ids of the sessions ended, for the service to free their contexts.
     @discardableResult
-    public func expireIdleSessions(idleFor: TimeInterval, now: Date = Date()) throws -> [String] {
-        try endSessions(where: "last_used_at < ?", [now.storageSeconds - idleFor], reason: "expired", now: now)
+    public func expireIdleSessions(idleFor: TimeInterval, host: String = "", now: Date = Date()) throws -> [String] {
+        try endSessions(where: "last_used_at < ?", [now.storageSeconds - idleFor], host: host, reason: "expired", now: now)
     }
 
-    /// Ends the least recently used open sessions beyond the newest `cap`.
+    /// Ends the least recently used open sessions of `host` beyond its newest `cap`.
     /// - Returns: the ids of the sessions ended.
     @discardableResult
-    public func evictSessions(beyond cap: Int, now: Date = Date()) throws -> [String] {
+    public func evictSessions(beyond cap: Int, host: String = "", now: Date = Date()) throws -> [String] {
         try endSessions(where: """
-            id NOT IN (SELECT id FROM act_sessions WHERE ended_at IS NULL ORDER BY last_used_at DESC, id LIMIT ?)
-            """, [max(cap, 0)], reason: "evicted", now: now)
+            id NOT IN (SELECT id FROM act_sessions WHERE ended_at IS NULL AND host = ? ORDER BY last_used_at DESC, id LIMIT ?)
+            """, [host, max(cap, 0)], host: host, reason: "evicted", now: now)
     }
 
-    /// Ends every open session (their in-memory contexts are gone after a restart).
+    /// Ends every open session of `host` (their in-memory contexts are gone after a restart).
     @discardableResult
-    public func endOpenSessions(reason: String = "restart", now: Date = Date()) throws -> [String] {
-        try endSessions(where: "1", [], reason: reason, now: now)
+    public func endOpenSessions(host: String = "", reason: String = "restart", now: Date = Date()) throws -> [String] {
+        try endSessions(where: "TRUE", [], host: host, reason: reason, now: now)
     }
 
     /// Deletes ended session records older than `endedBefore`.
@@ -155,21 +159,19 @@ extension Store {
     @discardableResult
     public func purgeEndedSessions(endedBefore: Date) throws -> Int {
         try write { db in
-            try db.execute(sql: "DELETE FROM act_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
-                           arguments: [endedBefore.storageSeconds])
-            return db.changesCount
+            try db.execute("DELETE FROM act_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
+                           [endedBefore.storageSeconds])
         }
     }
 
-    private func endSessions(where condition: String, _ arguments: StatementArguments,
+    private func endSessions(where condition: String, _ arguments: SQLArguments, host: String,
                              reason: String, now: Date) throws -> [String] {
         try write { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM act_sessions WHERE ended_at IS NULL AND \(condition) ORDER BY last_used_at, id",
-                                          arguments: arguments)
-            for id in ids {
-                try db.execute(sql: "UPDATE act_sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
-                               arguments: [now.storageSeconds, reason, id])
-            }
+            let ids = try db.strings("""
+                SELECT id FROM act_sessions WHERE ended_at IS NULL AND host = ? AND \(condition) ORDER BY last_used_at, id
+                """, [host] + arguments)
+            try db.executeMany("UPDATE act_sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
+                               ids.map { [now.storageSeconds, reason, $0] })
             return ids
         }
     }

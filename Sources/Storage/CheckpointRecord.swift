@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// The database's reference to a saved model.
 ///
@@ -28,16 +27,16 @@ public struct CheckpointRecord: Equatable, Sendable {
 
     static let columns = "id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at"
 
-    init(row: Row) {
-        id = row["id"]
-        experimentID = row["experiment_id"]
-        epoch = row["epoch"]
-        environmentSteps = row["env_steps"]
-        gradientSteps = row["grad_steps"]
-        evalReturn = row["eval_return"]
-        path = row["path"]
-        sizeBytes = row["size_bytes"]
-        createdAt = Date(storageSeconds: row["created_at"])
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        experimentID = try row.string("experiment_id")
+        epoch = try row.int("epoch")
+        environmentSteps = try row.int("env_steps")
+        gradientSteps = try row.int("grad_steps")
+        evalReturn = try row.optionalDouble("eval_return")
+        path = try row.string("path")
+        sizeBytes = try row.int("size_bytes")
+        createdAt = try row.date("created_at")
     }
 }
 
@@ -92,23 +91,21 @@ extension Store {
             guard existing.experimentID == experimentID else {
                 throw StorageError.conflict("checkpoint file '\(new.path)' is recorded for experiment '\(existing.experimentID)'")
             }
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE checkpoints SET epoch = ?, env_steps = ?, grad_steps = ?, eval_return = ?, size_bytes = ?
                 WHERE id = ?
-                """, arguments: [new.epoch, new.environmentSteps, new.gradientSteps, new.evalReturn.flatMap { $0.isNaN ? nil : $0 },
-                                 new.sizeBytes, existing.id])
+                """, [new.epoch, new.environmentSteps, new.gradientSteps, new.evalReturn, new.sizeBytes, existing.id])
             return try CheckpointRecord.requireOne(db, "WHERE id = ?", [existing.id], missing: existing.id)
         }
     }
 
-    private func insertCheckpoint(_ db: Database, _ new: NewCheckpoint, experimentID: String, now: Date) throws -> CheckpointRecord {
+    private func insertCheckpoint(_ db: any SQLTransaction, _ new: NewCheckpoint, experimentID: String, now: Date) throws -> CheckpointRecord {
         let id = Identifier.make()
-        try db.execute(sql: """
+        try db.execute("""
             INSERT INTO checkpoints (id, experiment_id, epoch, env_steps, grad_steps, eval_return, path, size_bytes, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, experimentID, new.epoch, new.environmentSteps, new.gradientSteps,
-                             new.evalReturn.flatMap { $0.isNaN ? nil : $0 }, new.path, new.sizeBytes,
-                             now.storageSeconds])
+            """, [id, experimentID, new.epoch, new.environmentSteps, new.gradientSteps,
+                  new.evalReturn, new.path, new.sizeBytes, now.storageSeconds])
         return try CheckpointRecord.requireOne(db, "WHERE id = ?", [id], missing: id)
     }
 
@@ -121,8 +118,8 @@ extension Store {
     public func checkpoints(experimentID: String) throws -> [CheckpointRecord] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Row.fetchAll(db, sql: "SELECT \(CheckpointRecord.columns) FROM checkpoints WHERE experiment_id = ? ORDER BY epoch, created_at, id",
-                                    arguments: [experimentID]).map(CheckpointRecord.init(row:))
+            return try db.query("SELECT \(CheckpointRecord.columns) FROM checkpoints WHERE experiment_id = ? ORDER BY epoch, created_at, id",
+                                [experimentID]).map(CheckpointRecord.init(row:))
         }
     }
 
@@ -130,7 +127,7 @@ extension Store {
     public func latestCheckpoint(experimentID: String) throws -> CheckpointRecord? {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try CheckpointRecord.fetchOne(db, "WHERE experiment_id = ? ORDER BY epoch DESC, created_at DESC, id DESC",
+            return try CheckpointRecord.fetchOne(db, "WHERE experiment_id = ? ORDER BY epoch DESC, created_at DESC, id DESC LIMIT 1",
                                            [experimentID])
         }
     }
@@ -153,22 +150,52 @@ extension Store {
     public func deleteCheckpoints(experimentID: String, afterEpoch epoch: Int) throws -> [String] {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
-            let paths = try String.fetchAll(db, sql: "SELECT path FROM checkpoints WHERE experiment_id = ? AND epoch > ?",
-                                            arguments: [experimentID, epoch])
-            try db.execute(sql: "DELETE FROM checkpoints WHERE experiment_id = ? AND epoch > ?",
-                           arguments: [experimentID, epoch])
+            let paths = try db.strings("SELECT path FROM checkpoints WHERE experiment_id = ? AND epoch > ?",
+                                       [experimentID, epoch])
+            try db.execute("DELETE FROM checkpoints WHERE experiment_id = ? AND epoch > ?", [experimentID, epoch])
             return paths
         }
     }
 }
 
-extension CheckpointRecord {
-    static func fetchOne(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> CheckpointRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM checkpoints \(clause)", arguments: arguments)
-            .map(CheckpointRecord.init(row:))
+extension Store {
+    /// The size of one stored piece of a checkpoint's content (PostgreSQL's TOAST and SQLite's
+    /// overflow pages handle a megabyte comfortably, and a row never nears their 1 GB limits).
+    public static let checkpointChunkSize = 1 << 20
+
+    /// Stores a checkpoint's weights file in the database, replacing any stored before, so hosts
+    /// that do not share the trainer's disk can serve it.
+    public func storeCheckpointContent(id: String, bytes: [UInt8]) throws {
+        try write { db in
+            _ = try CheckpointRecord.requireOne(db, "WHERE id = ?", [id], missing: id)
+            try db.execute("DELETE FROM checkpoint_chunks WHERE checkpoint_id = ?", [id])
+            let chunks = stride(from: 0, to: bytes.count, by: Self.checkpointChunkSize).map { start -> SQLArguments in
+                let end = min(start + Self.checkpointChunkSize, bytes.count)
+                return [id, start / Self.checkpointChunkSize, SQLValue.blob(Array(bytes[start..<end]))]
+            }
+            try db.executeMany("INSERT INTO checkpoint_chunks (checkpoint_id, seq, data) VALUES (?, ?, ?)", chunks)
+        }
     }
 
-    static func requireOne(_ db: Database, _ clause: String, _ arguments: StatementArguments,
+    /// A checkpoint's weights file as stored in the database, or nil if only its path is recorded.
+    public func checkpointContent(id: String) throws -> [UInt8]? {
+        try read { db in
+            _ = try CheckpointRecord.requireOne(db, "WHERE id = ?", [id], missing: id)
+            let rows = try db.query("SELECT data FROM checkpoint_chunks WHERE checkpoint_id = ? ORDER BY seq", [id])
+            guard !rows.isEmpty else { return nil }
+            var bytes: [UInt8] = []
+            for row in rows { bytes += try row.bytes("data") }
+            return bytes
+        }
+    }
+}
+
+extension CheckpointRecord {
+    static func fetchOne(_ db: any SQLTransaction, _ clause: String, _ arguments: SQLArguments) throws -> CheckpointRecord? {
+        try db.queryOne("SELECT \(columns) FROM checkpoints \(clause)", arguments).map(CheckpointRecord.init(row:))
+    }
+
+    static func requireOne(_ db: any SQLTransaction, _ clause: String, _ arguments: SQLArguments,
                            missing id: String) throws -> CheckpointRecord {
         guard let checkpoint = try fetchOne(db, clause, arguments) else {
             throw StorageError.notFound(kind: "checkpoint", id: id)

@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// Training progress as the worker last reported it.
 public struct ProgressRecord: Equatable, Sendable {
@@ -94,51 +93,59 @@ public struct ExperimentRecord: Equatable, Sendable {
     public var workerID: String?
     /// The worker's last heartbeat, while running.
     public var heartbeatAt: Date?
+    /// Until when the worker's claim holds (renewed by its heartbeat); once it has passed, the
+    /// worker is presumed dead and another may take the job over.
+    public var leaseExpiresAt: Date?
     /// A counter bumped on every change; the service's ETag.
     public var version: Int
 
     static let columns = """
         id, name, environment, spec, status, created_at, updated_at, queued_at, started_at, \
         finished_at, error_message, idempotency_key, epoch, epochs, env_steps, grad_steps, phase, \
-        eta_seconds, last_return, last_success_rate, worker_id, heartbeat_at, version
+        eta_seconds, last_return, last_success_rate, worker_id, heartbeat_at, lease_expires_at, version
         """
 
     /// Decodes a row selected with `columns`.
-    init(row: Row) throws {
-        let statusText: String = row["status"]
+    init(row: SQLRow) throws {
+        let statusText = try row.string("status")
         guard let status = ExperimentStatus(rawValue: statusText) else {
             throw StorageError.database(message: "unknown status '\(statusText)'", sql: nil)
         }
-        id = row["id"]
-        name = row["name"]
-        environment = row["environment"]
-        spec = row["spec"]
+        id = try row.string("id")
+        name = try row.string("name")
+        environment = try row.string("environment")
+        spec = try row.string("spec")
         self.status = status
-        createdAt = Date(storageSeconds: row["created_at"])
-        updatedAt = Date(storageSeconds: row["updated_at"])
-        queuedAt = Date(storageSeconds: row["queued_at"])
-        startedAt = (row["started_at"] as Double?).map(Date.init(storageSeconds:))
-        finishedAt = (row["finished_at"] as Double?).map(Date.init(storageSeconds:))
-        errorMessage = row["error_message"]
-        idempotencyKey = row["idempotency_key"]
+        createdAt = try row.date("created_at")
+        updatedAt = try row.date("updated_at")
+        queuedAt = try row.date("queued_at")
+        startedAt = try row.optionalDate("started_at")
+        finishedAt = try row.optionalDate("finished_at")
+        errorMessage = try row.optionalString("error_message")
+        idempotencyKey = try row.optionalString("idempotency_key")
         progress = ProgressRecord(
-            epoch: row["epoch"], epochs: row["epochs"], environmentSteps: row["env_steps"],
-            gradientSteps: row["grad_steps"], phase: row["phase"], etaSeconds: row["eta_seconds"],
-            lastReturn: row["last_return"], lastSuccessRate: row["last_success_rate"])
-        workerID = row["worker_id"]
-        heartbeatAt = (row["heartbeat_at"] as Double?).map(Date.init(storageSeconds:))
-        version = row["version"]
+            epoch: try row.int("epoch"), epochs: try row.int("epochs"), environmentSteps: try row.int("env_steps"),
+            gradientSteps: try row.int("grad_steps"), phase: try row.optionalString("phase"),
+            etaSeconds: try row.optionalDouble("eta_seconds"), lastReturn: try row.optionalDouble("last_return"),
+            lastSuccessRate: try row.optionalDouble("last_success_rate"))
+        workerID = try row.optionalString("worker_id")
+        heartbeatAt = try row.optionalDate("heartbeat_at")
+        leaseExpiresAt = try row.optionalDate("lease_expires_at")
+        version = try row.int("version")
     }
 
     /// Fetches one experiment or nil.
-    static func fetch(_ db: Database, id: String) throws -> ExperimentRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM experiments WHERE id = ?", arguments: [id])
+    static func fetch(_ db: any SQLTransaction, id: String, locking: Bool = false) throws -> ExperimentRecord? {
+        // Inside a write on PostgreSQL, FOR UPDATE holds the row until commit, so transitions
+        // of one experiment (and their history rows) happen one after another.
+        let lock = locking && db.dialect == .postgres ? " FOR UPDATE" : ""
+        return try db.queryOne("SELECT \(columns) FROM experiments WHERE id = ?\(lock)", [id])
             .map(ExperimentRecord.init(row:))
     }
 
     /// Fetches one experiment or throws `notFound`.
-    static func require(_ db: Database, id: String) throws -> ExperimentRecord {
-        guard let experiment = try fetch(db, id: id) else {
+    static func require(_ db: any SQLTransaction, id: String, locking: Bool = false) throws -> ExperimentRecord {
+        guard let experiment = try fetch(db, id: id, locking: locking) else {
             throw StorageError.notFound(kind: "experiment", id: id)
         }
         return experiment

@@ -26,6 +26,15 @@ public struct MetricPointRecord: Equatable, Sendable {
     }
 }
 
+extension MetricPointRecord {
+    /// Decodes a row with the columns key, value, env_steps, grad_steps, epoch and wall_time.
+    init(row: SQLRow) throws {
+        self.init(key: try row.string("key"), value: try row.doubleOrNaN("value"),
+                  environmentSteps: try row.int("env_steps"), gradientSteps: try row.int("grad_steps"),
+                  epoch: try row.int("epoch"), wallTime: try row.double("wall_time"))
+    }
+}
+
 /// The x axis of a metric series.
 public enum MetricAxis: String, CaseIterable, Sendable {
     /// Environment steps.

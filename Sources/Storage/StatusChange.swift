@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// One recorded status transition of an experiment.
 public struct StatusChange: Equatable, Sendable {
@@ -14,12 +13,12 @@ public struct StatusChange: Equatable, Sendable {
     /// When it happened.
     public var at: Date
 
-    init(row: Row) {
-        experimentID = row["experiment_id"]
-        from = (row["from_status"] as String?).flatMap(ExperimentStatus.init(rawValue:))
-        to = ExperimentStatus(rawValue: row["to_status"]) ?? .failed
-        reason = row["reason"]
-        at = Date(storageSeconds: row["at"])
+    init(row: SQLRow) throws {
+        experimentID = try row.string("experiment_id")
+        from = try row.optionalString("from_status").flatMap(ExperimentStatus.init(rawValue:))
+        to = ExperimentStatus(rawValue: try row.string("to_status")) ?? .failed
+        reason = try row.string("reason")
+        at = try row.date("at")
     }
 }
 
@@ -33,7 +32,7 @@ extension Store {
     public func transition(id: String, to status: ExperimentStatus, reason: String,
                            errorMessage: String? = nil, now: Date = Date()) throws -> ExperimentRecord {
         try write { db in
-            let experiment = try ExperimentRecord.require(db, id: id)
+            let experiment = try ExperimentRecord.require(db, id: id, locking: true)
             try applyTransition(db, experiment, to: status, reason: reason, errorMessage: errorMessage,
                                 workerID: nil, at: now.storageSeconds)
             return try ExperimentRecord.require(db, id: id)
@@ -44,50 +43,51 @@ extension Store {
     public func statusHistory(id: String) throws -> [StatusChange] {
         try read { db in
             _ = try ExperimentRecord.require(db, id: id)
-            return try Row.fetchAll(db, sql: """
+            return try db.query("""
                 SELECT experiment_id, from_status, to_status, reason, at FROM status_history
                 WHERE experiment_id = ? ORDER BY id
-                """, arguments: [id]).map(StatusChange.init(row:))
+                """, [id]).map(StatusChange.init(row:))
         }
     }
 
     /// Checks the graph, updates the row with the side effects of entering `status`, records history.
-    func applyTransition(_ db: Database, _ experiment: ExperimentRecord, to status: ExperimentStatus,
-                         reason: String, errorMessage: String?, workerID: String?, at t: Double) throws {
+    func applyTransition(_ db: any SQLTransaction, _ experiment: ExperimentRecord, to status: ExperimentStatus,
+                         reason: String, errorMessage: String?, workerID: String?, at t: Double,
+                         lease: TimeInterval? = nil) throws {
         guard experiment.status.canTransition(to: status) else {
             throw StorageError.illegalTransition(from: experiment.status, to: status)
         }
         var assignments = ["status = ?", "updated_at = ?", "version = version + 1"]
-        var arguments: StatementArguments = [status.rawValue, t]
+        var arguments: SQLArguments = [status.rawValue, t]
         switch status {
         case .queued:
             // A resume or re-queue: forget the previous worker and error.
-            assignments += ["queued_at = ?", "worker_id = NULL", "heartbeat_at = NULL",
+            assignments += ["queued_at = ?", "worker_id = NULL", "heartbeat_at = NULL", "lease_expires_at = NULL",
                             "finished_at = NULL", "error_message = NULL"]
             arguments += [t]
         case .running:
-            assignments += ["started_at = ?", "heartbeat_at = ?", "worker_id = ?"]
-            arguments += [t, t, workerID]
+            assignments += ["started_at = ?", "heartbeat_at = ?", "worker_id = ?", "lease_expires_at = ?"]
+            arguments += [t, t, workerID, t + (lease ?? Store.defaultLease)]
         case .stopping:
             break
         case .succeeded, .failed, .stopped, .cancelled:
-            assignments += ["finished_at = ?", "worker_id = NULL", "error_message = ?"]
+            assignments += ["finished_at = ?", "worker_id = NULL", "lease_expires_at = NULL", "error_message = ?"]
             arguments += [t, status == .failed ? (errorMessage ?? reason) : nil]
         }
         arguments += [experiment.id, experiment.status.rawValue]
         // The status guard makes the update a no-op if another connection moved it meanwhile.
-        try db.execute(sql: "UPDATE experiments SET \(assignments.joined(separator: ", ")) WHERE id = ? AND status = ?",
-                       arguments: arguments)
-        guard db.changesCount == 1 else {
+        let changed = try db.execute("UPDATE experiments SET \(assignments.joined(separator: ", ")) WHERE id = ? AND status = ?",
+                                     arguments)
+        guard changed == 1 else {
             throw StorageError.conflict("experiment '\(experiment.id)' changed status concurrently")
         }
         try recordHistory(db, id: experiment.id, from: experiment.status, to: status, reason: reason, at: t)
     }
 
-    func recordHistory(_ db: Database, id: String, from: ExperimentStatus?, to: ExperimentStatus,
+    func recordHistory(_ db: any SQLTransaction, id: String, from: ExperimentStatus?, to: ExperimentStatus,
                        reason: String, at t: Double) throws {
-        try db.execute(sql: """
+        try db.execute("""
             INSERT INTO status_history (experiment_id, from_status, to_status, reason, at) VALUES (?, ?, ?, ?, ?)
-            """, arguments: [id, from?.rawValue, to.rawValue, reason, t])
+            """, [id, from?.rawValue, to.rawValue, reason, t])
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// The one error type of the Storage module.
 ///
@@ -16,7 +15,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case conflict(String)
     /// A caller-supplied argument is malformed (e.g. an unreadable pagination cursor).
     case invalidArgument(String)
-    /// SQLite or GRDB failed; `sql` is the statement that failed, when known.
+    /// The database failed; `sql` is the statement that failed, when known.
     case database(message: String, sql: String?)
 
     /// A one-line human-readable explanation.
@@ -34,12 +33,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Wraps any error thrown inside a database access into a `StorageError`.
-    static func wrap(_ error: Error) -> StorageError {
-        if let error = error as? StorageError { return error }
-        if let error = error as? DatabaseError {
-            return .database(message: error.message ?? "\(error.resultCode)", sql: error.sql)
-        }
-        return .database(message: "\(error)", sql: nil)
+    /// Whether a database refused a row because a UNIQUE constraint already held its value.
+    var isUniqueViolation: Bool {
+        guard case let .database(message, _) = self else { return false }
+        return message.contains("UNIQUE constraint failed") || message.contains("duplicate key value")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 extension Store {
     /// Creates a queued experiment, honouring its idempotency key.
@@ -7,22 +6,33 @@ extension Store {
     /// The same key with the same `requestHash` returns the experiment created the first time
     /// (`isNew == false`); the same key with another hash throws `idempotencyConflict`.
     public func createExperiment(_ new: NewExperiment, now: Date = Date()) throws -> ExperimentCreation {
+        do {
+            return try insertExperiment(new, now: now)
+        } catch let error as StorageError where error.isUniqueViolation && new.idempotencyKey != nil {
+            // Another request with the same key committed between our lookup and insert (only
+            // possible when several connections write at once, as on PostgreSQL): the lookup
+            // now finds its experiment.
+            return try insertExperiment(new, now: now)
+        }
+    }
+
+    private func insertExperiment(_ new: NewExperiment, now: Date) throws -> ExperimentCreation {
         try write { db in
             if let key = new.idempotencyKey,
-               let row = try Row.fetchOne(db, sql: "SELECT id, request_hash FROM experiments WHERE idempotency_key = ?",
-                                          arguments: [key]) {
-                let storedHash: String? = row["request_hash"]
-                guard storedHash == new.requestHash else { throw StorageError.idempotencyConflict(key: key) }
-                return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: row["id"]), isNew: false)
+               let row = try db.queryOne("SELECT id, request_hash FROM experiments WHERE idempotency_key = ?", [key]) {
+                guard try row.optionalString("request_hash") == new.requestHash else {
+                    throw StorageError.idempotencyConflict(key: key)
+                }
+                return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: try row.string("id")), isNew: false)
             }
             let id = Identifier.make()
             let t = now.storageSeconds
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO experiments (id, name, environment, spec, status, created_at, updated_at,
                     queued_at, idempotency_key, request_hash, epochs)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, new.name, new.environment, new.spec, t, t, t,
-                                 new.idempotencyKey, new.requestHash, new.epochs])
+                """, [id, new.name, new.environment, new.spec, t, t, t,
+                      new.idempotencyKey, new.requestHash, new.epochs])
             try recordHistory(db, id: id, from: nil, to: .queued, reason: "created", at: t)
             return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: id), isNew: true)
         }
@@ -44,7 +54,7 @@ extension Store {
         let position = try cursor.map(ListCursor.init(encoded:))
         return try read { db in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
+            var arguments: SQLArguments = []
             if let status {
                 conditions.append("status = ?")
                 arguments += [status.rawValue]
@@ -55,10 +65,10 @@ extension Store {
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [pageSize + 1]
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.query("""
                 SELECT \(ExperimentRecord.columns) FROM experiments \(filter)
                 ORDER BY created_at DESC, id DESC LIMIT ?
-                """, arguments: arguments)
+                """, arguments)
             var experiments = try rows.map(ExperimentRecord.init(row:))
             var next: String?
             if experiments.count > pageSize {
@@ -75,8 +85,8 @@ extension Store {
     public func experimentCounts() throws -> [ExperimentStatus: Int] {
         try read { db in
             var counts: [ExperimentStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM experiments GROUP BY status") {
-                if let status = ExperimentStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            for row in try db.query("SELECT status, count(*) AS n FROM experiments GROUP BY status", []) {
+                if let status = ExperimentStatus(rawValue: try row.string("status")) { counts[status] = try row.int("n") }
             }
             return counts
         }
@@ -86,15 +96,15 @@ extension Store {
     public func updateProgress(id: String, _ progress: ProgressRecord, now: Date = Date()) throws {
         try write { db in
             let t = now.storageSeconds
-            try db.execute(sql: """
+            let changed = try db.execute("""
                 UPDATE experiments SET epoch = ?, epochs = ?, env_steps = ?, grad_steps = ?, phase = ?,
                     eta_seconds = ?, last_return = ?, last_success_rate = ?, heartbeat_at = ?,
                     updated_at = ?, version = version + 1
                 WHERE id = ?
-                """, arguments: [progress.epoch, progress.epochs, progress.environmentSteps, progress.gradientSteps,
-                                 progress.phase, progress.etaSeconds, progress.lastReturn,
-                                 progress.lastSuccessRate, t, t, id])
-            if db.changesCount == 0 { throw StorageError.notFound(kind: "experiment", id: id) }
+                """, [progress.epoch, progress.epochs, progress.environmentSteps, progress.gradientSteps,
+                      progress.phase, progress.etaSeconds, progress.lastReturn,
+                      progress.lastSuccessRate, t, t, id])
+            if changed == 0 { throw StorageError.notFound(kind: "experiment", id: id) }
         }
     }
 
@@ -105,13 +115,12 @@ extension Store {
     @discardableResult
     public func deleteExperiment(id: String) throws -> [String] {
         try write { db in
-            let experiment = try ExperimentRecord.require(db, id: id)
+            let experiment = try ExperimentRecord.require(db, id: id, locking: true)
             if experiment.status.isActive {
                 throw StorageError.conflict("experiment '\(id)' is \(experiment.status.rawValue); stop it before deleting")
             }
-            let paths = try String.fetchAll(db, sql: "SELECT path FROM checkpoints WHERE experiment_id = ?",
-                                            arguments: [id])
-            try db.execute(sql: "DELETE FROM experiments WHERE id = ?", arguments: [id])
+            let paths = try db.strings("SELECT path FROM checkpoints WHERE experiment_id = ?", [id])
+            try db.execute("DELETE FROM experiments WHERE id = ?", [id])
             return paths
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 /// A stored row with its database id, which grows with every insert and is never reused.
 public struct Recorded<Value: Sendable>: Sendable {
@@ -44,10 +43,8 @@ extension Store {
         let n = min(max(limit, 1), 100_000)
         return try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Row.fetchAll(db, sql: Self.pointsAfterSQL, arguments: [experimentID, after, n, n]).map { row in
-                Recorded(id: row["id"], value: MetricPointRecord(
-                    key: row["key"], value: (row["value"] as Double?) ?? .nan, environmentSteps: row["env_steps"],
-                    gradientSteps: row["grad_steps"], epoch: row["epoch"], wallTime: row["wall_time"]))
+            return try db.query(Self.pointsAfterSQL, [experimentID, after, n, n]).map { row in
+                Recorded(id: try row.int64("id"), value: try MetricPointRecord(row: row))
             }
         }
     }
@@ -56,7 +53,7 @@ extension Store {
     public func newestMetricPointID(experimentID: String) throws -> Int64 {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Int64.fetchOne(db, sql: Self.newestPointSQL, arguments: [experimentID]) ?? 0
+            return try db.integer(Self.newestPointSQL, [experimentID]) ?? 0
         }
     }
 
@@ -64,8 +61,8 @@ extension Store {
     public func statusChanges(experimentID: String, after: Int64) throws -> [Recorded<StatusChange>] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Row.fetchAll(db, sql: Self.statusChangesAfterSQL, arguments: [experimentID, after]).map { row in
-                Recorded(id: row["id"], value: StatusChange(row: row))
+            return try db.query(Self.statusChangesAfterSQL, [experimentID, after]).map { row in
+                Recorded(id: try row.int64("id"), value: try StatusChange(row: row))
             }
         }
     }
@@ -74,21 +71,24 @@ extension Store {
     public func newestStatusChangeID(experimentID: String) throws -> Int64 {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Int64.fetchOne(db, sql: "SELECT max(id) FROM status_history WHERE experiment_id = ?",
-                                      arguments: [experimentID]) ?? 0
+            return try db.integer("SELECT max(id) AS id FROM status_history WHERE experiment_id = ?", [experimentID]) ?? 0
         }
     }
 
-    /// SQLite's `EXPLAIN QUERY PLAN` lines for the feed queries above, for checking that they
-    /// search indexes rather than scan tables.
+    /// The query plans of the feed queries above (SQLite's `EXPLAIN QUERY PLAN` details,
+    /// PostgreSQL's `EXPLAIN` lines), for checking that they search indexes rather than scan tables.
     public func feedQueryPlans() throws -> [String] {
         try read { db in
             var lines: [String] = []
-            let queries: [(String, StatementArguments)] = [
+            let queries: [(String, SQLArguments)] = [
                 (Self.pointsAfterSQL, ["x", 0, 1, 1]), (Self.newestPointSQL, ["x"]), (Self.statusChangesAfterSQL, ["x", 0]),
             ]
             for (sql, arguments) in queries {
-                lines += try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+                if db.dialect == .sqlite {
+                    lines += try db.query("EXPLAIN QUERY PLAN " + sql, arguments).map { try $0.string("detail") }
+                } else {
+                    lines += try db.strings("EXPLAIN " + sql, arguments)
+                }
             }
             return lines
         }

@@ -1,36 +1,44 @@
 import Foundation
-internal import GRDB
 
 extension Store {
+    /// How long a claim lasts when the claimer names no lease: long enough to outlive a few
+    /// missed heartbeats, short enough that another host takes over a dead one's job soon.
+    public static let defaultLease: TimeInterval = 60
+
     /// Atomically claims the longest-waiting queued experiment for `workerID`.
     ///
-    /// One IMMEDIATE write transaction selects it, marks it `running` with a fresh heartbeat and
-    /// records the change, so two claimers (even in two processes) never get the same experiment.
+    /// One write transaction selects it, marks it `running` with a fresh heartbeat and a lease
+    /// until `now + lease`, and records the change, so two claimers (even on two hosts) never
+    /// get the same experiment: SQLite serialises writers, and on PostgreSQL the row is locked
+    /// with `FOR UPDATE SKIP LOCKED`, so a concurrent claimer takes the next one instead.
     /// - Returns: the claimed experiment, or nil when the queue is empty.
-    public func claimNext(workerID: String, now: Date = Date()) throws -> ExperimentRecord? {
+    public func claimNext(workerID: String, lease: TimeInterval = Store.defaultLease,
+                          now: Date = Date()) throws -> ExperimentRecord? {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try db.queryOne("""
                 SELECT \(ExperimentRecord.columns) FROM experiments WHERE status = 'queued'
-                ORDER BY queued_at, id LIMIT 1
+                ORDER BY queued_at, id LIMIT 1 \(db.dialect.skipLockedRows)
                 """) else { return nil }
             let experiment = try ExperimentRecord(row: row)
             try applyTransition(db, experiment, to: .running, reason: "claimed by \(workerID)",
-                                errorMessage: nil, workerID: workerID, at: now.storageSeconds)
+                                errorMessage: nil, workerID: workerID, at: now.storageSeconds, lease: lease)
             return try ExperimentRecord.require(db, id: experiment.id)
         }
     }
 
-    /// Records that `workerID` is still training the experiment.
+    /// Records that `workerID` is still training the experiment and extends its lease to
+    /// `now + lease`.
     ///
     /// Throws `conflict` if the experiment is not active or another worker owns it, which tells a
-    /// worker that lost its claim (e.g. after crash recovery) to stop.
-    public func heartbeat(id: String, workerID: String, now: Date = Date()) throws {
+    /// worker that lost its claim (after crash recovery, or a lease taken over) to stop.
+    public func heartbeat(id: String, workerID: String, lease: TimeInterval = Store.defaultLease,
+                          now: Date = Date()) throws {
         try write { db in
-            try db.execute(sql: """
-                UPDATE experiments SET heartbeat_at = ?
+            let changed = try db.execute("""
+                UPDATE experiments SET heartbeat_at = ?, lease_expires_at = ?
                 WHERE id = ? AND worker_id = ? AND status IN ('running', 'stopping')
-                """, arguments: [now.storageSeconds, id, workerID])
-            if db.changesCount == 0 {
+                """, [now.storageSeconds, now.storageSeconds + lease, id, workerID])
+            if changed == 0 {
                 let experiment = try ExperimentRecord.require(db, id: id)
                 throw StorageError.conflict(
                     "experiment '\(id)' is \(experiment.status.rawValue) and not owned by \(workerID)")
@@ -38,19 +46,43 @@ extension Store {
         }
     }
 
-    /// Experiments left `running` or `stopping`, for crash recovery at start-up.
-    /// - Parameter staleBefore: only those whose last heartbeat is older than this (or missing);
-    ///   nil returns every active experiment (right after a restart, no worker is alive).
-    public func activeExperiments(staleBefore: Date? = nil) throws -> [ExperimentRecord] {
+    /// Experiments left `running` or `stopping`, for crash recovery.
+    /// - Parameters:
+    ///   - staleBefore: only those whose last heartbeat is older than this (or missing).
+    ///   - leaseExpiredBefore: only those whose lease ended before this (or that have none).
+    ///   With neither, every active experiment (right after a restart of the only host, no
+    ///   worker is alive).
+    public func activeExperiments(staleBefore: Date? = nil,
+                                  leaseExpiredBefore: Date? = nil) throws -> [ExperimentRecord] {
         try read { db in
             var sql = "SELECT \(ExperimentRecord.columns) FROM experiments WHERE status IN ('running', 'stopping')"
-            var arguments: StatementArguments = []
+            var arguments: SQLArguments = []
             if let staleBefore {
                 sql += " AND (heartbeat_at IS NULL OR heartbeat_at < ?)"
                 arguments += [staleBefore.storageSeconds]
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY queued_at, id", arguments: arguments)
-                .map(ExperimentRecord.init(row:))
+            if let leaseExpiredBefore {
+                sql += " AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+                arguments += [leaseExpiredBefore.storageSeconds]
+            }
+            return try db.query(sql + " ORDER BY queued_at, id", arguments).map(ExperimentRecord.init(row:))
+        }
+    }
+
+    /// Moves an experiment whose lease has expired to `status` (`queued`, `stopped` or `failed`),
+    /// checking again under the row's lock that the lease is still expired and owned by
+    /// `workerID`, so a renewal or another host's takeover in between wins.
+    /// - Returns: the updated experiment, or nil when the lease was renewed or already reclaimed.
+    @discardableResult
+    public func reclaimExpiredLease(id: String, workerID: String?, to status: ExperimentStatus, reason: String,
+                                    now: Date = Date()) throws -> ExperimentRecord? {
+        try write { db in
+            let experiment = try ExperimentRecord.require(db, id: id, locking: true)
+            guard experiment.status.isActive, experiment.workerID == workerID,
+                  (experiment.leaseExpiresAt.map { $0 < now } ?? true) else { return nil }
+            try applyTransition(db, experiment, to: status, reason: reason, errorMessage: reason,
+                                workerID: nil, at: now.storageSeconds)
+            return try ExperimentRecord.require(db, id: id)
         }
     }
 

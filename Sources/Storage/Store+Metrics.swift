@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 extension Store {
     /// Appends a batch of points to an experiment's metrics in one transaction.
@@ -11,10 +10,8 @@ extension Store {
         try write { db in
             try requireExperimentExists(db, id: experimentID)
             var seriesIDs: [String: Int64] = [:]
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO metric_points (series_id, value, env_steps, grad_steps, epoch, wall_time)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """)
+            var rows: [SQLArguments] = []
+            rows.reserveCapacity(points.count)
             for point in points {
                 let seriesID: Int64
                 if let known = seriesIDs[point.key] {
@@ -23,11 +20,12 @@ extension Store {
                     seriesID = try ensureSeries(db, experimentID: experimentID, key: point.key)
                     seriesIDs[point.key] = seriesID
                 }
-                let value: Double? = point.value.isNaN ? nil : point.value
-                insert.setUncheckedArguments([seriesID, value, point.environmentSteps, point.gradientSteps,
-                                              point.epoch, point.wallTime])
-                try insert.execute()
+                rows.append([seriesID, point.value, point.environmentSteps, point.gradientSteps, point.epoch, point.wallTime])
             }
+            try db.executeMany("""
+                INSERT INTO metric_points (series_id, value, env_steps, grad_steps, epoch, wall_time)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, rows)
         }
     }
 
@@ -35,18 +33,17 @@ extension Store {
     public func metricKeys(experimentID: String) throws -> [String] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try String.fetchAll(db, sql: "SELECT key FROM metric_series WHERE experiment_id = ? ORDER BY key",
-                                       arguments: [experimentID])
+            return try db.strings("SELECT key FROM metric_series WHERE experiment_id = ? ORDER BY key", [experimentID])
         }
     }
 
     /// The number of points an experiment has recorded, over all keys.
     public func metricPointCount(experimentID: String) throws -> Int {
         try read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM metric_points
+            Int(try db.integer("""
+                SELECT count(*) AS n FROM metric_points
                 WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = ?)
-                """, arguments: [experimentID]) ?? 0
+                """, [experimentID]) ?? 0)
         }
     }
 
@@ -54,17 +51,13 @@ extension Store {
     public func latestMetrics(experimentID: String) throws -> [MetricPointRecord] {
         try read { db in
             try requireExperimentExists(db, id: experimentID)
-            return try Row.fetchAll(db, sql: """
+            return try db.query("""
                 SELECT s.key, p.value, p.env_steps, p.grad_steps, p.epoch, p.wall_time
                 FROM metric_series s JOIN metric_points p ON p.id = (
                     SELECT id FROM metric_points WHERE series_id = s.id
                     ORDER BY wall_time DESC, id DESC LIMIT 1)
                 WHERE s.experiment_id = ? ORDER BY s.key
-                """, arguments: [experimentID]).map { row in
-                MetricPointRecord(key: row["key"], value: (row["value"] as Double?) ?? .nan,
-                            environmentSteps: row["env_steps"], gradientSteps: row["grad_steps"], epoch: row["epoch"],
-                            wallTime: row["wall_time"])
-            }
+                """, [experimentID]).map(MetricPointRecord.init(row:))
         }
     }
 
@@ -92,32 +85,31 @@ extension Store {
         }()
         return try write { db in
             try requireExperimentExists(db, id: experimentID)
-            try db.execute(sql: """
+            let deleted = try db.execute("""
                 DELETE FROM metric_points
                 WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = ?) AND \(column) > ?
-                """, arguments: [experimentID, limit])
-            let deleted = db.changesCount
-            try db.execute(sql: """
+                """, [experimentID, limit])
+            try db.execute("""
                 DELETE FROM metric_series WHERE experiment_id = ?
                 AND NOT EXISTS (SELECT 1 FROM metric_points WHERE series_id = metric_series.id)
-                """, arguments: [experimentID])
+                """, [experimentID])
             return deleted
         }
     }
 
     // MARK: - Helpers
 
-    func requireExperimentExists(_ db: Database, id: String) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE id = ?", arguments: [id]) == true else {
+    func requireExperimentExists(_ db: any SQLTransaction, id: String) throws {
+        guard try db.exists("SELECT 1 AS one FROM experiments WHERE id = ?", [id]) else {
             throw StorageError.notFound(kind: "experiment", id: id)
         }
     }
 
-    private func ensureSeries(_ db: Database, experimentID: String, key: String) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO metric_series (experiment_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .execute(arguments: [experimentID, key])
-        guard let id = try Int64.fetchOne(db.cachedStatement(sql:
-            "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?"), arguments: [experimentID, key]) else {
+    private func ensureSeries(_ db: any SQLTransaction, experimentID: String, key: String) throws -> Int64 {
+        try db.execute("INSERT INTO metric_series (experiment_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       [experimentID, key])
+        guard let id = try db.integer("SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?",
+                                      [experimentID, key]) else {
             throw StorageError.database(message: "metric series '\(key)' vanished", sql: nil)
         }
         return id

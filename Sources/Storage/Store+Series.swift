@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 extension Store {
     /// One metric series against `axis`.
@@ -17,37 +16,38 @@ extension Store {
         }
         return try read { db in
             try requireExperimentExists(db, id: experimentID)
-            guard let seriesID = try Int64.fetchOne(db, sql:
-                "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?", arguments: [experimentID, key]) else {
+            guard let seriesID = try db.integer(
+                "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?", [experimentID, key]) else {
                 throw StorageError.notFound(kind: "metric", id: key)
             }
             let x = axis.column
             var range = "series_id = ?"
-            var arguments: StatementArguments = [seriesID]
+            var arguments: SQLArguments = [seriesID]
             if let after {
                 range += " AND \(x) > ?"
                 arguments += [after]
             }
             // Separate subqueries let SQLite answer min and max from the (series_id, x) index
             // in O(log n) instead of one combined scan.
-            let stats = try Row.fetchOne(db, sql: """
+            let stats = try db.queryOne("""
                 SELECT (SELECT count(*) FROM metric_points WHERE \(range)) AS n,
                     (SELECT min(\(x)) FROM metric_points WHERE \(range)) AS lo,
                     (SELECT max(\(x)) FROM metric_points WHERE \(range)) AS hi
-                """, arguments: arguments + arguments + arguments)
-            let count: Int = stats?["n"] ?? 0
+                """, arguments + arguments + arguments)
+            let count = try stats?.optionalInt("n") ?? 0
+            let hi = try stats?.optionalDouble("hi")
             var result = MetricSeries(key: key, axis: axis, samples: [], isDownsampled: false,
-                                      pointCount: count, lastX: stats?["hi"])
-            guard count > 0, let lo: Double = stats?["lo"], let hi: Double = stats?["hi"] else { return result }
+                                      pointCount: count, lastX: hi)
+            guard count > 0, let lo = try stats?.optionalDouble("lo"), let hi else { return result }
             if let maxPoints, count > maxPoints {
                 result.samples = try buckets(db, x: x, range: range, arguments: arguments,
                                              lo: lo, hi: hi, buckets: maxPoints)
                 result.isDownsampled = true
             } else {
-                result.samples = try Row.fetchAll(db, sql: "SELECT \(x) AS x, value FROM metric_points WHERE \(range) ORDER BY \(x), id",
-                                                  arguments: arguments).map { row in
-                    let x: Double = row["x"]
-                    let value = (row["value"] as Double?) ?? .nan
+                result.samples = try db.query("SELECT \(x) AS x, value FROM metric_points WHERE \(range) ORDER BY \(x), id",
+                                              arguments).map { row in
+                    let x = try row.double("x")
+                    let value = try row.doubleOrNaN("value")
                     return MetricSample(x: x, mean: value, min: value, max: value, count: 1, firstX: x, lastX: x)
                 }
             }
@@ -56,25 +56,24 @@ extension Store {
     }
 
     /// Groups the range into equal-width buckets over [lo, hi]; the last bucket includes hi.
-    private func buckets(_ db: Database, x: String, range: String, arguments: StatementArguments,
+    private func buckets(_ db: any SQLTransaction, x: String, range: String, arguments: SQLArguments,
                          lo: Double, hi: Double, buckets n: Int) throws -> [MetricSample] {
         let width = (hi - lo) / Double(n)
         // All points share one x: a single bucket (avoids dividing by zero).
-        let bucketExpression = width > 0 ? "min(CAST((\(x) - ?) / ? AS INTEGER), ?)" : "0"
-        var allArguments: StatementArguments = width > 0 ? [lo, width, n - 1] : []
+        let bucketExpression = width > 0 ? db.dialect.least(db.dialect.truncate("(\(x) - ?) / ?"), "?") : "0"
+        var allArguments: SQLArguments = width > 0 ? [lo, width, n - 1] : []
         allArguments += arguments
         let sql = """
             SELECT \(bucketExpression) AS bucket, min(\(x)) AS first_x, max(\(x)) AS last_x,
                 min(value) AS lo, max(value) AS hi, avg(value) AS mean, count(*) AS n
             FROM metric_points WHERE \(range) GROUP BY bucket ORDER BY bucket
             """
-        return try Row.fetchAll(db, sql: sql, arguments: allArguments).map { row in
-            let bucket: Int = row["bucket"]
+        return try db.query(sql, allArguments).map { row in
+            let bucket = try row.int("bucket")
             return MetricSample(x: width > 0 ? lo + (Double(bucket) + 0.5) * width : lo,
-                                mean: (row["mean"] as Double?) ?? .nan,
-                                min: (row["lo"] as Double?) ?? .nan,
-                                max: (row["hi"] as Double?) ?? .nan,
-                                count: row["n"], firstX: row["first_x"], lastX: row["last_x"])
+                                mean: try row.doubleOrNaN("mean"), min: try row.doubleOrNaN("lo"),
+                                max: try row.doubleOrNaN("hi"), count: try row.int("n"),
+                                firstX: try row.double("first_x"), lastX: try row.double("last_x"))
         }
     }
 }

@@ -1,23 +1,27 @@
 import Foundation
 import Jobs
 import Storage
+import TestSupport
 
-/// A temporary database file and a store on it; `remove()` deletes the folder.
+/// A temporary database (a file, or a PostgreSQL schema; see `TestDatabase`) and a store on
+/// it; `remove()` deletes it.
 final class TempDatabase {
     let directory: URL
+    /// What `Store(database:)` opens to reach the same database again.
     let path: String
     let store: Store
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-tests-\(UUID().uuidString)")
-        path = directory.appendingPathComponent("amago.sqlite").path
-        store = try Store(path: path)
+        path = TestDatabase.location(in: directory)
+        store = try Store(database: path)
     }
 
-    /// Closes the store and deletes the folder.
+    /// Closes the store and deletes the folder or schema.
     func remove() {
         try? store.close()
         try? FileManager.default.removeItem(at: directory)
+        TestDatabase.remove(path)
     }
 
     /// Enqueues an experiment whose name tells `ScriptedRunner` what to do.

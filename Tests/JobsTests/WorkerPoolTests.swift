@@ -177,7 +177,10 @@ import Storage
         let db = try TempDatabase()
         defer { db.remove() }
         let runner = ScriptedRunner()
-        #expect(throws: JobsError.self) { try WorkerPool(store: db.store, workers: 0, runner: runner) }
+        #expect(throws: JobsError.self) { try WorkerPool(store: db.store, workers: -1, runner: runner) }
+        #expect(throws: JobsError.self) {
+            try WorkerPool(store: db.store, workers: 1, runner: runner, heartbeatInterval: 10, lease: 15)
+        }
         #expect(throws: JobsError.self) { try WorkerPool(store: db.store, workers: 1, runner: runner, pollInterval: 0) }
         let pool = try makePool(db, runner: runner)
         try pool.start()

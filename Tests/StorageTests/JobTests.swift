@@ -35,10 +35,11 @@ import Storage
         }
     }
 
-    @Test func claimNext_twoConnectionsNeverClaimTheSameExperiment() async throws {
-        let (path, directory) = makeTemporaryDatabasePath()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let stores = [try Store(path: path), try Store(path: path)]
+    @Test(arguments: StoreKind.shared)
+    func claimNext_twoConnectionsNeverClaimTheSameExperiment(kind: StoreKind) async throws {
+        let test = try TestStore(kind)
+        defer { test.removeFiles() }
+        let stores = [test.store, try test.openAnother()]
         let total = 60
         for i in 0..<total { _ = try stores[i % 2].makeExperiment(name: "e\(i)") }
 

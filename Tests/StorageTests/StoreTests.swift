@@ -7,8 +7,10 @@ import Storage
     func open_appliesEveryMigrationAndPragmas(kind: StoreKind) throws {
         try withTestStore(kind) { test throws in
             #expect(try test.store.appliedMigrations()
-                == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions", "v2-metric-points-by-series"])
-            #expect(try test.store.journalMode() == (kind == .file ? "wal" : "memory"))
+                == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions", "v2-metric-points-by-series",
+                    "v3-leases-checkpoint-chunks"])
+            let journal: [StoreKind: String] = [.file: "wal", .memory: "memory", .postgres: "postgres"]
+            #expect(try test.store.journalMode() == journal[kind])
             #expect(try test.store.integrityCheck() == ["ok"])
         }
     }
@@ -28,14 +30,15 @@ import Storage
         }
     }
 
-    @Test func reopen_keepsDataAndDoesNotRerunMigrations() throws {
-        let (path, directory) = makeTemporaryDatabasePath()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let id = try Store(path: path).makeExperiment().id
-        let reopened = try Store(path: path)
-        #expect(try reopened.appliedMigrations().count == 4)
-        #expect(try reopened.experiment(id: id).id == id)
-        #expect(try Store(path: path).listExperiments().experiments.count == 1)
+    @Test(arguments: StoreKind.shared)
+    func reopen_keepsDataAndDoesNotRerunMigrations(kind: StoreKind) throws {
+        try withTestStore(kind) { test throws in
+            let id = try test.store.makeExperiment().id
+            let reopened = try test.openAnother()
+            #expect(try reopened.appliedMigrations() == (try test.store.appliedMigrations()))
+            #expect(try reopened.experiment(id: id).id == id)
+            #expect(try test.openAnother().listExperiments().experiments.count == 1)
+        }
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -1,56 +1,75 @@
 import Foundation
 import Storage
+import TestSupport
 
-/// Where a test's store lives; every storage test runs on both.
+/// Where a test's store lives; every storage test runs on each.
+///
+/// `postgres` joins when `AMAGO_TEST_POSTGRES` holds a server's URL (`./dev test` starts a
+/// throwaway server and sets it); each test then gets a schema of its own.
 enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case memory
     case file
+    case postgres
 
     var description: String { rawValue }
+
+    static var allCases: [StoreKind] {
+        TestDatabase.postgresURL == nil ? [.memory, .file] : [.memory, .file, .postgres]
+    }
+
+    /// The kinds that more than one connection can open: a file and a server.
+    static var shared: [StoreKind] { allCases.filter { $0 != .memory } }
 }
 
-/// A store plus the temporary folder backing it (see `withStore`).
+/// A store plus what backs it (a temporary folder, or a PostgreSQL schema); see `withStore`.
 final class TestStore {
+    let kind: StoreKind
     let store: Store
+    /// What `Store(database:)` opens to reach the same database again.
+    let location: String
     let directory: URL?
 
     init(_ kind: StoreKind) throws {
+        self.kind = kind
         switch kind {
         case .memory:
             directory = nil
-            store = try Store.inMemory()
+            location = ":memory:"
         case .file:
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("storage-tests-\(UUID().uuidString)")
             self.directory = directory
-            store = try Store(path: directory.appendingPathComponent("amago.sqlite").path)
+            location = directory.appendingPathComponent("amago.sqlite").path
+        case .postgres:
+            directory = nil
+            location = TestDatabase.newSchemaLocation()
         }
+        store = try Store(database: location)
     }
 
-    /// The database file path (nil for `:memory:`).
+    /// Opens a second store on the same database (another connection, as another process would).
+    func openAnother() throws -> Store { try Store(database: location) }
+
+    /// The database file path (nil unless `file`).
     var filePath: String? { directory?.appendingPathComponent("amago.sqlite").path }
 
     func removeFiles() {
         if let directory { try? FileManager.default.removeItem(at: directory) }
+        try? store.close()
+        TestDatabase.remove(location)
     }
 }
 
-/// Runs `body` on a fresh store of `kind`, removing its temporary folder afterwards.
+/// Runs `body` on a fresh store of `kind`, removing what backs it afterwards.
 func withTestStore(_ kind: StoreKind, _ body: (TestStore) throws -> Void) throws {
     let test = try TestStore(kind)
     defer { test.removeFiles() }
     try body(test)
 }
 
-/// Runs `body` on a fresh store of `kind`, removing its temporary folder afterwards.
+/// Runs `body` on a fresh store of `kind`, removing what backs it afterwards.
 func withStore(_ kind: StoreKind, _ body: (Store) throws -> Void) throws {
     try withTestStore(kind) { try body($0.store) }
-}
-
-/// A fresh temporary folder for tests that open several connections to one file.
-func makeTemporaryDatabasePath() -> (path: String, directory: URL) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storage-tests-\(UUID().uuidString)")
-    return (directory.appendingPathComponent("amago.sqlite").path, directory)
 }
 
 extension Store {
