@@ -64,7 +64,7 @@ extension API {
     /// `GET /checkpoints/{id}`: the safetensors file.
     func downloadCheckpoint(id: String) throws -> HTTPResponse {
         let checkpoint = try store.checkpoint(id: id)
-        let url = dataDirectory.appendingPathComponent(checkpoint.path)
+        let url = try CheckpointFiles.localFile(of: checkpoint, store: store, dataDirectory: dataDirectory)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ServiceError.checkpointFileMissing(id: id)
         }

@@ -37,15 +37,17 @@ public struct API: Sendable {
     /// - Parameters:
     ///   - sessionIdleTimeout: seconds after which an unused `/act` session expires.
     ///   - sessionCapacity: the most `/act` sessions open at once (oldest evicted beyond it).
+    ///   - sessionHost: names this API host in `/act` session records (hosts sharing a database).
     public init(store: Store, pool: WorkerPool, dataDirectory: URL, token: String? = nil,
-                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024, collections: CollectionHub = CollectionHub()) {
+                sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024, collections: CollectionHub = CollectionHub(),
+                sessionHost: String = "") {
         self.store = store
         self.collections = collections
         self.pool = pool
         self.dataDirectory = dataDirectory
         self.token = token
         policies = PolicySessions(store: store, dataDirectory: dataDirectory,
-                                  idleTimeout: sessionIdleTimeout, capacity: sessionCapacity)
+                                  idleTimeout: sessionIdleTimeout, capacity: sessionCapacity, host: sessionHost)
     }
 
     /// A router with every endpoint and, when a token is set, bearer auth on mutating requests.

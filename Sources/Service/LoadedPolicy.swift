@@ -37,7 +37,7 @@ final class LoadedPolicy {
     func environmentAction(_ action: Action) -> Action { externalActions?.rescale(action) ?? action }
 
     /// Builds the experiment's agent as the trainer does and loads the checkpoint's weights.
-    static func load(experiment: ExperimentRecord, checkpoint: CheckpointRecord,
+    static func load(experiment: ExperimentRecord, checkpoint: CheckpointRecord, store: Store,
                      dataDirectory: URL) throws -> LoadedPolicy {
         let spec = try ExperimentSpec(json: Data(experiment.spec.utf8))
         let probe = try EnvironmentRegistry.make(name: spec.environment, parameters: spec.environmentParameters, seed: spec.seed)
@@ -48,10 +48,7 @@ final class LoadedPolicy {
         }
         let agent = try Agent(observationWidth: width, actionSpace: probe.actionSpace,
                               configuration: spec.agentConfiguration(), seed: spec.seed)
-        let url = dataDirectory.appendingPathComponent(checkpoint.path)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ServiceError.checkpointFileMissing(id: checkpoint.id)
-        }
+        let url = try CheckpointFiles.localFile(of: checkpoint, store: store, dataDirectory: dataDirectory)
         try Checkpoint.loadWeights(into: agent, from: url)
         try agent.freezeForInference()  // a served policy never trains
         return LoadedPolicy(experimentID: experiment.id, checkpointID: checkpoint.id, agent: agent,

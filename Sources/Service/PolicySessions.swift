@@ -19,6 +19,9 @@ public final class PolicySessions: @unchecked Sendable {
     public let store: Store
     /// The data folder checkpoint paths are relative to.
     public let dataDirectory: URL
+    /// The API host whose memory holds these sessions' contexts (recorded with each session;
+    /// empty when one host owns the database).
+    public let host: String
     /// Seconds a session may stay unused before it expires.
     public let idleTimeout: TimeInterval
     /// How many sessions may be open at once; the least recently used beyond it are evicted.
@@ -68,10 +71,13 @@ public final class PolicySessions: @unchecked Sendable {
     /// Creates the session table.
     /// - Parameters:
     ///   - idleTimeout: seconds of disuse after which a session expires (default 15 minutes).
-    ///   - capacity: the most sessions open at once (default 1024).
-    public init(store: Store, dataDirectory: URL, idleTimeout: TimeInterval = 15 * 60, capacity: Int = 1024) {
+    ///   - capacity: the most sessions open at once on this host (default 1024).
+    ///   - host: names this API host in the session records (when hosts share the database).
+    public init(store: Store, dataDirectory: URL, idleTimeout: TimeInterval = 15 * 60, capacity: Int = 1024,
+                host: String = "") {
         self.store = store
         self.dataDirectory = dataDirectory
+        self.host = host
         self.idleTimeout = idleTimeout
         self.capacity = max(capacity, 1)
     }
@@ -82,7 +88,7 @@ public final class PolicySessions: @unchecked Sendable {
         let experiment = try store.experiment(id: experimentID)
         let record = try resolve(checkpoint, of: experiment)
         let policy = try policy(experiment: experiment, checkpoint: record)
-        let session = try store.createSession(experimentID: experiment.id, checkpointID: record.id)
+        let session = try store.createSession(experimentID: experiment.id, checkpointID: record.id, host: host)
         let context = try PolicyContext(id: session.id, policy: policy)
         lock.withLock { contexts[session.id] = context }
         try sweep()  // the new session is the most recent, so the cap evicts older ones
@@ -207,7 +213,7 @@ public final class PolicySessions: @unchecked Sendable {
         }
         if let fresh {
             for i in steps.indices where chosen[i] == nil {
-                let session = try store.createSession(experimentID: experiment.id, checkpointID: fresh.record.id)
+                let session = try store.createSession(experimentID: experiment.id, checkpointID: fresh.record.id, host: host)
                 let context = try PolicyContext(id: session.id, policy: fresh.policy)
                 lock.withLock { contexts[session.id] = context }
                 chosen[i] = context
@@ -319,11 +325,11 @@ public final class PolicySessions: @unchecked Sendable {
     func sweep() throws {
         try recordUse()  // expiry and eviction go by the records' last use
         lock.withLock { lastSweep = Date() }
-        _ = try store.expireIdleSessions(idleFor: idleTimeout) + store.evictSessions(beyond: capacity)
+        _ = try store.expireIdleSessions(idleFor: idleTimeout, host: host) + store.evictSessions(beyond: capacity, host: host)
         // Drop every context whose record is no longer open, however it ended. Only contexts
         // known before the read: one made since belongs to a record the read may not have seen.
         let known = lock.withLock { Array(contexts.keys) }
-        let open = Set(try store.openSessions().map(\.id))
+        let open = Set(try store.openSessions(host: host).map(\.id))
         lock.withLock {
             for id in known where !open.contains(id) {
                 contexts.removeValue(forKey: id)
@@ -336,6 +342,7 @@ public final class PolicySessions: @unchecked Sendable {
     func existingContext(id: String) throws -> PolicyContext {
         let record = try store.session(id: id)
         guard record.isOpen else { throw ServiceError.sessionEnded(id: id, reason: record.endReason ?? "ended") }
+        guard record.host == host else { throw ServiceError.sessionOnAnotherHost(id: id, host: record.host) }
         guard let context = lock.withLock({ contexts[id] }) else {
             // An open record without a context outlived a restart: it cannot continue.
             throw ServiceError.sessionEnded(id: id, reason: "its context was lost in a restart")
@@ -363,7 +370,7 @@ public final class PolicySessions: @unchecked Sendable {
     func policy(experiment: ExperimentRecord, checkpoint: CheckpointRecord) throws -> LoadedPolicy {
         let key = "\(experiment.id)/\(checkpoint.id)"
         if let cached = lock.withLock({ policies[key] }) { return cached }
-        let loaded = try LoadedPolicy.load(experiment: experiment, checkpoint: checkpoint, dataDirectory: dataDirectory)
+        let loaded = try LoadedPolicy.load(experiment: experiment, checkpoint: checkpoint, store: store, dataDirectory: dataDirectory)
         return lock.withLock {
             if let raced = policies[key] { return raced }
             let inUse = Set(contexts.values.map { "\($0.policy.experimentID)/\($0.policy.checkpointID)" })

@@ -23,6 +23,8 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     case conflict(String)
     /// The `/act` session expired or was evicted (410).
     case sessionEnded(id: String, reason: String)
+    /// The session's context lives in the memory of another API host.
+    case sessionOnAnotherHost(id: String, host: String)
     /// The server would listen on a non-loopback address without a token.
     case insecureBinding(host: String)
     /// The data folder or database cannot be set up.
@@ -41,6 +43,8 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
             return "experiment '\(id)' has no checkpoint yet; expected one after its first trained epoch"
         case let .conflict(message): return message
         case let .sessionEnded(id, reason): return "session '\(id)' has ended (\(reason)); start a new one"
+        case let .sessionOnAnotherHost(id, host):
+            return "session '\(id)' lives on API host '\(host)': send its steps there (a load balancer needs session affinity), or start a new session here"
         case let .insecureBinding(host):
             return "refusing to listen on non-loopback address \(host) without a token (set --token or AMAGO_TOKEN)"
         case let .setup(message): return message
@@ -82,6 +86,9 @@ enum ErrorRendering {
         case .sessionEnded:
             return .error(HTTPError(HTTPStatus(410, reasonPhrase: "Gone"), code: "session_ended", message: error.description,
                                     field: "session"))
+        case .sessionOnAnotherHost:
+            return .error(HTTPError(HTTPStatus(421, reasonPhrase: "Misdirected Request"), code: "session_on_another_host",
+                                    message: error.description, field: "session"))
         case .insecureBinding, .setup: return nil
         }
     }

@@ -9,9 +9,15 @@ public struct ServiceOptions: Sendable {
     public var host: String
     /// The port; 0 picks a free one.
     public var port: Int
-    /// The data folder: `amago.sqlite` and `experiments/<id>/`.
+    /// The data folder: `amago.sqlite` (unless `database` names another) and `experiments/<id>/`.
     public var dataDirectory: URL
-    /// Jobs trained at once.
+    /// The database (`Store(database:)`): nil for `amago.sqlite` in the data folder, or a
+    /// `postgres://` URL shared by several hosts.
+    public var database: String?
+    /// This API host's name in `/act` session records when the database is shared (nil: the
+    /// machine's host name and the port).
+    public var hostName: String?
+    /// Jobs trained at once; 0 makes an API-only host.
     public var workers: Int
     /// The bearer token for mutating endpoints; required off loopback.
     public var token: String?
@@ -26,12 +32,15 @@ public struct ServiceOptions: Sendable {
 
     /// Creates options; every argument has the documented default.
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "data"),
+                database: String? = nil, hostName: String? = nil,
                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, token: String? = nil,
                 pollInterval: TimeInterval = 1, publicDirectory: URL? = nil,
                 sessionIdleTimeout: TimeInterval = 15 * 60, sessionCapacity: Int = 1024) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
+        self.database = database
+        self.hostName = hostName
         self.workers = workers
         self.token = token
         self.pollInterval = pollInterval
@@ -68,16 +77,18 @@ public final class ServiceHost: @unchecked Sendable {
             throw ServiceError.setup("cannot create the data folder \(options.dataDirectory.path): \(error.localizedDescription)")
         }
         self.options = options
-        store = try Store(path: options.dataDirectory.appendingPathComponent("amago.sqlite").path)
+        store = try Store(database: options.database ?? options.dataDirectory.appendingPathComponent("amago.sqlite").path)
+        // Hosts sharing a database tell their `/act` sessions apart by name; one host needs none.
+        let sessionHost = store.isShared ? (options.hostName ?? "\(ProcessInfo.processInfo.hostName):\(options.port)") : ""
         // `/act` contexts live in memory: sessions of a previous process cannot continue (410).
-        try store.endOpenSessions()
+        try store.endOpenSessions(host: sessionHost)
         let collections = CollectionHub()
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount,
                                    collections: collections, collectionIdleTimeout: options.sessionIdleTimeout)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
         api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
                       sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity,
-                      collections: collections)
+                      collections: collections, sessionHost: sessionHost)
         policies = api.policies
         var router = api.makeRouter()
         if let folder = options.publicDirectory {

@@ -41,6 +41,10 @@ public struct TrainerRunner: JobRunner {
         let spec = try ExperimentSpec(json: Data(job.spec.utf8))
         setThreadCount(control.threadsPerJob)
         let folder = folder(of: job.id)
+        if control.isResuming {
+            // The job may have last run on another host: continue from the newest checkpoint.
+            try CheckpointFiles.restoreLatest(experimentID: job.id, run: folder, store: store, dataDirectory: dataDirectory)
+        }
         let sink = StoreMetricSink(store: store, experimentID: job.id, run: folder)
         let trainer = try Experiment(spec: spec, directory: folder.url, sink: sink, collectionIdleTimeout: collectionIdleTimeout)
         if let collection = trainer.collection { collections.register(collection, for: job.id) }
@@ -146,7 +150,8 @@ final class CheckpointRegistrar {
                 recorded[name] = version
                 continue
             }
-            _ = try store.upsertCheckpoint(new, experimentID: experimentID)
+            let stored = try store.upsertCheckpoint(new, experimentID: experimentID)
+            try CheckpointFiles.share(stored, file: url, store: store)
             recorded[name] = version
         }
     }

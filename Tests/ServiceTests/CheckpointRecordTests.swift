@@ -3,6 +3,7 @@ import Foundation
 import Jobs
 import Service
 import Storage
+import TestSupport
 import Testing
 
 /// Checkpoint records against the files a run leaves behind: a stop re-saving an epoch, and the
@@ -15,6 +16,8 @@ struct CheckpointRecordTests {
     /// A data folder with a database and one experiment, run directly through `TrainerRunner`.
     final class Run: @unchecked Sendable {
         let folder: URL
+        /// The database (`TestDatabase`: a file in `folder`, or a PostgreSQL schema).
+        let database: String
         let store: Store
         let runner: TrainerRunner
         let id: String
@@ -22,7 +25,8 @@ struct CheckpointRecordTests {
         init(spec: ExperimentSpec = Specs.tinyTMaze(epochs: 10_000, name: "records")) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-records-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            store = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
+            database = TestDatabase.location(in: folder)
+            store = try Store(database: database)
             runner = TrainerRunner(store: store, dataDirectory: folder)
             id = try store.createExperiment(NewExperiment(name: "records", environment: "tmaze_passive",
                                                           spec: try Specs.text(spec))).experiment.id
@@ -70,6 +74,7 @@ struct CheckpointRecordTests {
         func close() {
             try? store.close()
             try? FileManager.default.removeItem(at: folder)
+            TestDatabase.remove(database)
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import JSON
 import Service
 import Storage
+import TestSupport
 import Testing
 
 /// The whole service over loopback HTTP, as a user with curl sees it: submit a spec, watch it
@@ -18,7 +19,8 @@ struct EndToEndTests {
     @Test func submitTrainInspectAndAct_matchesTheTrainersOwnPolicy() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-e2e-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, workers: 1, pollInterval: 0.1))
+        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, database: TestDatabase.location(in: folder),
+                                                           workers: 1, pollInterval: 0.1))
         try host.start()
         defer { host.shutdown(gracePeriod: .seconds(2), jobDeadline: 30) }
         let port = host.port

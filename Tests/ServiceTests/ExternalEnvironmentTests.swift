@@ -1,6 +1,7 @@
 import AMAGO
 import Environments
 import Foundation
+import TestSupport
 import JSON
 import Service
 import Testing
@@ -104,7 +105,8 @@ struct ExternalEnvironmentTests {
     @Test func tMazeAsExternalEnvironment_learnsOverHTTP_andItsEpisodesTrainAFreshPolicyOffline() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-external-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, workers: 1, pollInterval: 0.1))
+        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, database: TestDatabase.location(in: folder),
+                                                           workers: 1, pollInterval: 0.1))
         try host.start()
         defer { host.shutdown(gracePeriod: .seconds(2), jobDeadline: 30) }
         let client = Client(port: host.port)

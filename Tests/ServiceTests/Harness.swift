@@ -6,10 +6,13 @@ import JSON
 import Jobs
 import Service
 import Storage
+import TestSupport
 
 /// A service over a temporary data folder, driven in-process through its router.
 final class Harness: @unchecked Sendable {
     let folder: URL
+    /// The database (`TestDatabase`: a file in `folder`, or a PostgreSQL schema).
+    let database: String
     let store: Store
     let pool: WorkerPool
     let api: API
@@ -19,7 +22,8 @@ final class Harness: @unchecked Sendable {
     init(token: String? = nil, startWorkers: Bool = true) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-service-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        store = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
+        database = TestDatabase.location(in: folder)
+        store = try Store(database: database)
         pool = try WorkerPool(store: store, workers: 1, runner: TrainerRunner(store: store, dataDirectory: folder),
                               heartbeatInterval: 1, pollInterval: 0.1)
         api = API(store: store, pool: pool, dataDirectory: folder, token: token)
@@ -32,6 +36,7 @@ final class Harness: @unchecked Sendable {
         pool.shutdown(deadline: Date().addingTimeInterval(30))
         try? store.close()
         try? FileManager.default.removeItem(at: folder)
+        TestDatabase.remove(database)
     }
 
     /// Sends one request through HTTPCore's pipeline (middleware, routing, the handler, error

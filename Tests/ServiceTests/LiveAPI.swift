@@ -3,11 +3,13 @@ import HTTPCore
 import Jobs
 import Service
 import Storage
+import TestSupport
 
 /// The API on a loopback HTTP server over a temporary data folder, with workers that never
 /// start, so experiments change only when a test changes them through the store.
 final class LiveAPI: @unchecked Sendable {
     let folder: URL
+    let database: String
     let store: Store
     let pool: WorkerPool
     let server: HTTPServer
@@ -16,7 +18,8 @@ final class LiveAPI: @unchecked Sendable {
     init(poll: Duration = .milliseconds(100), ping: Duration = .seconds(15)) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-liveapi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        store = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
+        database = TestDatabase.location(in: folder)
+        store = try Store(database: database)
         pool = try WorkerPool(store: store, workers: 1, runner: TrainerRunner(store: store, dataDirectory: folder))
         var api = API(store: store, pool: pool, dataDirectory: folder)
         api.eventPollInterval = poll
@@ -32,6 +35,7 @@ final class LiveAPI: @unchecked Sendable {
         _ = pool.shutdown(deadline: Date())
         try? store.close()
         try? FileManager.default.removeItem(at: folder)
+        TestDatabase.remove(database)
     }
 
     /// A new queued experiment's id.

@@ -7,6 +7,7 @@ import Environments
 import JSON
 import Service
 import Storage
+import TestSupport
 import Testing
 
 @Suite("Live server on loopback", .serialized)
@@ -14,7 +15,10 @@ struct LiveServerTests {
     @Test func serves_overLoopback_andShutdownRequeuesRunningJobs() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-live-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, workers: 1, pollInterval: 0.1))
+        let database = TestDatabase.location(in: folder)
+        defer { TestDatabase.remove(database) }
+        let host = try ServiceHost(options: ServiceOptions(port: 0, dataDirectory: folder, database: database, workers: 1,
+                                                           pollInterval: 0.1))
         try host.start()
         let health = try LoopbackClient.request(port: host.port, "GET", "/healthz")
         #expect(health.hasPrefix("HTTP/1.1 200"))
@@ -26,7 +30,7 @@ struct LiveServerTests {
         while try host.store.experiment(id: id).status == .queued, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(try host.store.experiment(id: id).status == .running)
         #expect(host.shutdown(gracePeriod: .seconds(2), jobDeadline: 30))
-        let reopened = try Store(path: folder.appendingPathComponent("amago.sqlite").path)
+        let reopened = try Store(database: database)
         #expect(try reopened.experiment(id: id).status == .queued)
     }
 
