@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "AmagoCLI",
             dependencies: [
-                "Autograd", "NeuralNet", "AMAGO", "Environments", "JSON", "HTTPCore", "COpenBLAS", "Service", "Storage",
+                "Autograd", "NeuralNet", "AMAGO", "Environments", "JSON", "HTTPCore", "COpenBLAS", "Service", "Storage", "Jobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numeric),

@@ -43,18 +43,9 @@ tools=(curl jq sqlite3)
 source "$ROOT/scripts/serve-setup.sh"
 
 EPOCHS=20
-# examples/tmaze_passive.json shrunk to a run of ~20 s: short corridor, small model, 20 epochs,
-# a checkpoint and an evaluation every epoch.
-SPEC=$(jq -c --argjson epochs "$EPOCHS" '.name = "crash-test"
-    | .environment.parameters = {"corridor_length": 8, "penalty": -0.1}
-    | .checkpoints.interval = 1 | .evaluation += {"actors": 4, "interval": 1, "timesteps": 20}
-    | .exploration += {"anneal_steps": 2000, "rollout_horizon": 10}
-    | .model += {"d_model": 64, "layers": 2, "heads": 4, "d_ff": 128, "actor_hidden": 64, "critic_hidden": 64,
-                 "timestep_hidden": 64, "timestep_output": 64, "max_time": 64}
-    | .agent.bins = 64
-    | .schedule += {"epochs": $epochs, "batches_per_epoch": 100, "batch_size": 16, "parallel_actors": 4,
-                    "timesteps_per_epoch": 20, "max_seq_len": 16, "warmup_steps": 20, "buffer_capacity": 5000}' \
-    "$ROOT/examples/tmaze_passive.json") || exit 2
+# A run of ~20 s: 20 epochs of the tiny T-maze, a checkpoint and an evaluation every epoch.
+source "$ROOT/scripts/test-specs.sh"
+SPEC=$(tiny_tmaze_spec "$EPOCHS" crash-test) || exit 2
 
 EXT_EPOCHS=16 EXT_LENGTH=8 EXT_CLIENT="$ROOT/scripts/crash-test-external.py"
 # External rounds: an external environment with 2-number observations and 2 actions, stepped by

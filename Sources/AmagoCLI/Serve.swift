@@ -2,21 +2,29 @@ import ArgumentParser
 import Autograd
 import Foundation
 import Service
+import Storage
 
 /// `amago serve`: the HTTP service with its training workers.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the REST API and train queued experiments.",
         discussion: """
-            Every option can also be set by environment variable: AMAGO_ADDR, AMAGO_DATA, \
-            AMAGO_WORKERS, AMAGO_TOKEN, AMAGO_PUBLIC, AMAGO_SESSION_IDLE_TIMEOUT, AMAGO_MAX_SESSIONS. SIGTERM or SIGINT stops accepting requests, checkpoints \
+            Every option can also be set by environment variable: AMAGO_ADDR, AMAGO_DATA, AMAGO_DATABASE, \
+            AMAGO_WORKERS, AMAGO_TOKEN, AMAGO_PUBLIC, AMAGO_SESSION_IDLE_TIMEOUT, AMAGO_MAX_SESSIONS, AMAGO_LEASE. \
+            SIGTERM or SIGINT stops accepting requests, checkpoints \
             running jobs (they resume on the next start) and exits 0 (75 when a job did not stop within 60 s; \
-            it is recovered on the next start).
+            it is recovered on the next start). With a postgres:// database several hosts share one queue: \
+            run one `amago serve` (--workers 0 for an API-only host) and an `amago worker` on each other host.
             """)
 
     @Option(help: "host:port to listen on (env AMAGO_ADDR; default 127.0.0.1:8080).") var addr: String?
-    @Option(help: "Data folder; the database is <data>/amago.sqlite (env AMAGO_DATA; default ./data).") var data: String?
-    @Option(help: "Jobs trained at once (env AMAGO_WORKERS; default: the number of cores).") var workers: Int?
+    @Option(help: "Data folder: run folders, and the database unless --database names one (env AMAGO_DATA; default ./data).")
+    var data: String?
+    @Option(help: "The database: a SQLite path (default <data>/amago.sqlite) or postgres://user@host/db shared by hosts (env AMAGO_DATABASE).")
+    var database: String?
+    @Option(help: "Jobs trained at once; 0 serves the API only (env AMAGO_WORKERS; default: the number of cores).") var workers: Int?
+    @Option(help: "Seconds a claimed job holds without a heartbeat before another host may take it over (env AMAGO_LEASE; default 60).")
+    var lease: Double?
     @Option(help: "Bearer token for mutating endpoints; required off loopback (env AMAGO_TOKEN).") var token: String?
     @Option(help: "Dashboard folder served at / (env AMAGO_PUBLIC; default ./Public when it exists, 'none' to disable).")
     var `public`: String?
@@ -31,10 +39,13 @@ struct Serve: ParsableCommand {
         let (host, port) = try Self.parseAddress(addr ?? env["AMAGO_ADDR"] ?? "127.0.0.1:8080")
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let positiveInt = { (text: String) in Int(text).flatMap { $0 >= 1 ? $0 : nil } }
-        let requested = try Self.setting(workers, env: "AMAGO_WORKERS", "workers must be a positive integer", parse: positiveInt)
+        let requested = try Self.setting(workers, env: "AMAGO_WORKERS", "workers must be 0 or a positive integer",
+                                         parse: { Int($0).flatMap { $0 >= 0 ? $0 : nil } })
         let workerCount = min(requested ?? cores, cores)
         var options = ServiceOptions(host: host, port: port, dataDirectory: URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data"),
+                                     database: Self.databaseSetting(database),
                                      workers: workerCount, token: token ?? env["AMAGO_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        options.lease = try Self.leaseSetting(lease)
         options.publicDirectory = try Self.dashboardFolder(`public` ?? env["AMAGO_PUBLIC"])
         if let seconds = try Self.setting(sessionIdleTimeout, env: "AMAGO_SESSION_IDLE_TIMEOUT",
                                           "session idle timeout must be a positive number of seconds",
@@ -49,11 +60,14 @@ struct Serve: ParsableCommand {
             service = try ServiceHost(options: options, setThreadCount: { BLAS.setThreadCount($0) })
         } catch let error as ServiceError {
             throw ValidationError(error.description)
+        } catch let error as StorageError {
+            throw ValidationError("cannot open the database: \(error)")
         }
         let stop = SignalFlag.install()
         let recovered = try service.start()
         for job in recovered { print("recovered \(job.experimentID): \(job.from.rawValue) → \(job.to.rawValue) (\(job.reason))") }
-        print("amago listening on http://\(Self.display(host)):\(service.port) (data \(options.dataDirectory.path), \(workerCount) workers)")
+        print("amago listening on http://\(Self.display(host)):\(service.port) (data \(options.dataDirectory.path), "
+              + "database \(service.store.path), \(workerCount) workers)")
         if options.publicDirectory == nil { print("no dashboard folder: the dashboard is not served (see --public)") }
         stop.wait()
         print("shutting down: checkpointing running jobs")
@@ -73,6 +87,17 @@ struct Serve: ParsableCommand {
         guard let text = flag.map({ "\($0)" }) ?? ProcessInfo.processInfo.environment[name] else { return nil }
         guard let value = parse(text) else { throw ValidationError("\(requirement), got '\(text)'") }
         return value
+    }
+
+    /// The database named by the flag or AMAGO_DATABASE; nil for the data folder's SQLite file.
+    static func databaseSetting(_ flag: String?) -> String? {
+        (flag ?? ProcessInfo.processInfo.environment["AMAGO_DATABASE"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The lease from the flag or AMAGO_LEASE: at least 3 seconds (heartbeats come every third).
+    static func leaseSetting(_ flag: Double?) throws -> TimeInterval? {
+        try setting(flag, env: "AMAGO_LEASE", "the lease must be at least 3 seconds",
+                    parse: { Double($0).flatMap { $0 >= 3 && $0.isFinite ? $0 : nil } })
     }
 
     /// The dashboard folder: the one named (which must exist), none for `none`, else `./Public`

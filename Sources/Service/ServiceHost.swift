@@ -19,6 +19,9 @@ public struct ServiceOptions: Sendable {
     public var hostName: String?
     /// Jobs trained at once; 0 makes an API-only host.
     public var workers: Int
+    /// Seconds a claimed job's lease holds without a heartbeat (heartbeats come three times per
+    /// lease); nil: the pool's default (60 s, heartbeats every 10 s).
+    public var lease: TimeInterval?
     /// The bearer token for mutating endpoints; required off loopback.
     public var token: String?
     /// Seconds between queue polls of idle workers.
@@ -79,13 +82,17 @@ public final class ServiceHost: @unchecked Sendable {
         self.options = options
         store = try Store(database: options.database ?? options.dataDirectory.appendingPathComponent("amago.sqlite").path)
         // Hosts sharing a database tell their `/act` sessions apart by name; one host needs none.
-        let sessionHost = store.isShared ? (options.hostName ?? "\(ProcessInfo.processInfo.hostName):\(options.port)") : ""
+        // The port names the host's instance; with port 0 (a free one, known only once bound) the pid does.
+        let instance = options.port == 0 ? "pid\(ProcessInfo.processInfo.processIdentifier)" : "\(options.port)"
+        let sessionHost = store.isShared ? (options.hostName ?? "\(ProcessInfo.processInfo.hostName):\(instance)") : ""
         // `/act` contexts live in memory: sessions of a previous process cannot continue (410).
         try store.endOpenSessions(host: sessionHost)
         let collections = CollectionHub()
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount,
                                    collections: collections, collectionIdleTimeout: options.sessionIdleTimeout)
-        pool = try WorkerPool(store: store, workers: options.workers, runner: runner, pollInterval: options.pollInterval)
+        pool = try WorkerPool(store: store, workers: options.workers, runner: runner,
+                              heartbeatInterval: options.lease.map { $0 / 3 } ?? 10, pollInterval: options.pollInterval,
+                              lease: options.lease)
         api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
                       sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity,
                       collections: collections, sessionHost: sessionHost)

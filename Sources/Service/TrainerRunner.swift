@@ -145,13 +145,13 @@ final class CheckpointRegistrar {
             }
             let new = NewCheckpoint(epoch: saved.epoch, environmentSteps: saved.environmentSteps, gradientSteps: saved.gradientSteps,
                                     evalReturn: evalReturn, path: prefix + name, sizeBytes: version.size)
-            if let record, record.epoch == new.epoch, record.environmentSteps == new.environmentSteps, record.gradientSteps == new.gradientSteps,
-               record.evalReturn == new.evalReturn, record.sizeBytes == new.sizeBytes {
-                recorded[name] = version
-                continue
+            var stored = record
+            if stored == nil || stored?.epoch != new.epoch || stored?.environmentSteps != new.environmentSteps
+                || stored?.gradientSteps != new.gradientSteps || stored?.evalReturn != new.evalReturn || stored?.sizeBytes != new.sizeBytes {
+                stored = try store.upsertCheckpoint(new, experimentID: experimentID)
             }
-            let stored = try store.upsertCheckpoint(new, experimentID: experimentID)
-            try CheckpointFiles.share(stored, file: url, store: store)
+            // A new version of the file (even one its record already describes) replaces the shared copy.
+            if let stored { try CheckpointFiles.share(stored, file: url, store: store) }
             recorded[name] = version
         }
     }
