@@ -1,5 +1,6 @@
 import ArgumentParser
 import Autograd
+import Environments
 import Foundation
 import Jobs
 import Service
@@ -14,6 +15,7 @@ struct Worker: ParsableCommand {
             AMAGO_LEASE. Each claimed job holds a lease that heartbeats renew; when this host dies, another takes \\
             its jobs over once the lease expires and resumes them from their latest checkpoint. Checkpoints go to \\
             the database too, so the API host serves them; the replay buffer stays in this host's data folder. \\
+            Experiments of external environments are left to `amago serve` (their clients connect to it). \
             SIGTERM or SIGINT checkpoints running jobs, puts them back in the queue and exits 0 (75 when a job \\
             did not stop within 60 s).
             """)
@@ -50,8 +52,10 @@ struct Worker: ParsableCommand {
                                   + "which `amago serve` trains from by itself")
         }
         let runner = TrainerRunner(store: store, dataDirectory: dataDirectory, setThreadCount: { BLAS.setThreadCount($0) })
+        // External environments are stepped by clients of the API host, whose process trains them.
         let pool = try WorkerPool(store: store, workers: workerCount, runner: runner,
                                   heartbeatInterval: lease.map { $0 / 3 } ?? 10, lease: lease,
+                                  skippedEnvironments: [ExternalEnvironment.registryName],
                                   errorHandler: { error in print("worker: \(error)") })
         let stop = SignalFlag.install()
         for job in try pool.start() {

@@ -137,7 +137,7 @@ public enum EnvironmentRegistry {
     }
 
     static let external = EnvironmentDescriptor(
-        name: "external",
+        name: ExternalEnvironment.registryName,
         summary: "Your own environment, stepped by a client process over HTTP (POST /act or /act/batch with \"collect\": true) "
             + "with actions from the training policy; recorded episodes can also be uploaded (POST /experiments/{id}/episodes).",
         parameters: [

@@ -135,8 +135,11 @@ public final class ExternalEnvironment: Environment {
         }
     }
 
+    /// The name the registry and specs know this kind by.
+    public static let registryName = "external"
+
     public let parameters: Parameters
-    public let name = "external"
+    public let name = ExternalEnvironment.registryName
     public var observationSize: Int { parameters.observationSize }
     public var actionSpace: ActionSpace { parameters.actionSpace.policySpace }
 

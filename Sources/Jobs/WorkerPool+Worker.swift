@@ -7,7 +7,7 @@ extension WorkerPool {
         while condition.withLock({ phase == .running }) {
             let claimed: ExperimentRecord?
             do {
-                claimed = try store.claimNext(workerID: workerID, lease: lease)
+                claimed = try store.claimNext(workerID: workerID, lease: lease, skipping: skippedEnvironments)
             } catch {
                 report(JobsError.storage(operation: "claiming a job", storageError(error)))
                 claimed = nil

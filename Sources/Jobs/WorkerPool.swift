@@ -37,6 +37,8 @@ public final class WorkerPool: @unchecked Sendable {
     public let threadsPerJob: Int
     /// How long a claim holds without a heartbeat (each heartbeat extends it by this much).
     public let lease: TimeInterval
+    /// Environments this pool leaves in the queue for other hosts.
+    public let skippedEnvironments: [String]
 
     let errorHandler: (@Sendable (JobsError) -> Void)?
     let workerIDPrefix: String
@@ -63,13 +65,15 @@ public final class WorkerPool: @unchecked Sendable {
     ///   - lease: seconds a claim holds without a heartbeat; at least twice `heartbeatInterval`
     ///     (nil: the longer of `Store.defaultLease` and three heartbeats).
     ///   - hostName: names this host in worker ids (`<host>-pid<pid>-<tag>-w<n>`).
+    ///   - skippedEnvironments: environments this pool does not claim (a worker host without the
+    ///     API leaves `external` ones, whose clients connect to the API host, to `amago serve`).
     ///   - pollInterval: seconds between queue polls of an idle worker, and the longest a stop
     ///     request in the database takes to reach the running job.
     ///   - maxCrashRecoveries: consecutive start-up recoveries after which a job is failed.
     ///   - errorHandler: called (on a pool thread) with database errors the pool survived.
     public init(store: Store, workers: Int, runner: any JobRunner, heartbeatInterval: TimeInterval = 10,
                 pollInterval: TimeInterval = 1, maxCrashRecoveries: Int = 3, lease: TimeInterval? = nil,
-                hostName: String = ProcessInfo.processInfo.hostName,
+                hostName: String = ProcessInfo.processInfo.hostName, skippedEnvironments: [String] = [],
                 errorHandler: (@Sendable (JobsError) -> Void)? = nil) throws {
         guard workers >= 0 else { throw JobsError.invalidConfiguration("workers must not be negative, got \(workers)") }
         guard heartbeatInterval > 0, pollInterval > 0 else {
@@ -91,6 +95,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.maxCrashRecoveries = maxCrashRecoveries
         self.threadsPerJob = max(1, ProcessInfo.processInfo.activeProcessorCount / max(workers, 1))
         self.lease = lease
+        self.skippedEnvironments = skippedEnvironments
         self.errorHandler = errorHandler
         let tag = UUID().uuidString.prefix(8).lowercased()
         let host = hostName.split(separator: ".").first.map(String.init) ?? "host"

@@ -11,14 +11,16 @@ extension Store {
     /// until `now + lease`, and records the change, so two claimers (even on two hosts) never
     /// get the same experiment: SQLite serialises writers, and on PostgreSQL the row is locked
     /// with `FOR UPDATE SKIP LOCKED`, so a concurrent claimer takes the next one instead.
+    /// - Parameter skipping: environments this claimer does not train (left for other hosts).
     /// - Returns: the claimed experiment, or nil when the queue is empty.
-    public func claimNext(workerID: String, lease: TimeInterval = Store.defaultLease,
+    public func claimNext(workerID: String, lease: TimeInterval = Store.defaultLease, skipping: [String] = [],
                           now: Date = Date()) throws -> ExperimentRecord? {
         try write { db in
+            let skip = skipping.isEmpty ? "" : " AND environment NOT IN (" + skipping.map { _ in "?" }.joined(separator: ", ") + ")"
             guard let row = try db.queryOne("""
-                SELECT \(ExperimentRecord.columns) FROM experiments WHERE status = 'queued'
+                SELECT \(ExperimentRecord.columns) FROM experiments WHERE status = 'queued'\(skip)
                 ORDER BY queued_at, id LIMIT 1 \(db.dialect.skipLockedRows)
-                """) else { return nil }
+                """, skipping) else { return nil }
             let experiment = try ExperimentRecord(row: row)
             try applyTransition(db, experiment, to: .running, reason: "claimed by \(workerID)",
                                 errorMessage: nil, workerID: workerID, at: now.storageSeconds, lease: lease)

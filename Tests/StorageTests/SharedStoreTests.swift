@@ -123,3 +123,18 @@ import Storage
         }
     }
 }
+
+extension SharedStoreTests {
+    /// A worker host without the API leaves external-environment experiments in the queue.
+    @Test(arguments: StoreKind.allCases)
+    func claimNext_skipsTheEnvironmentsItIsToldTo(kind: StoreKind) throws {
+        try withStore(kind) { store throws in
+            let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+            let external = try store.makeExperiment(environment: "external", now: t0)
+            let maze = try store.makeExperiment(environment: "t_maze", now: t0.addingTimeInterval(1))
+            #expect(try store.claimNext(workerID: "worker-host", skipping: ["external"])?.id == maze.id)
+            #expect(try store.claimNext(workerID: "worker-host", skipping: ["external"]) == nil)
+            #expect(try store.claimNext(workerID: "api-host")?.id == external.id)
+        }
+    }
+}
