@@ -81,3 +81,34 @@ func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).load
 func store8(_ value: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD8<Float>.self)
 }
+
+/// Per row of an 8-row block (one per lane): Σ over columns `0 ..< count`, in column order, of
+/// the product of the two matrices' elements.
+@inline(__always)
+func rowDots(_ a: (Strip, Strip), _ b: (Strip, Strip), count d: Int) -> SIMD8<Float> {
+    var sLo = Quad(), sHi = Quad(), i = 0
+    while i &+ 4 <= d {
+        let (a0, a1, a2, a3) = a.0.columns(i), (b0, b1, b2, b3) = b.0.columns(i)
+        sLo += a0 * b0; sLo += a1 * b1; sLo += a2 * b2; sLo += a3 * b3
+        let (c0, c1, c2, c3) = a.1.columns(i), (e0, e1, e2, e3) = b.1.columns(i)
+        sHi += c0 * e0; sHi += c1 * e1; sHi += c2 * e2; sHi += c3 * e3
+        i &+= 4
+    }
+    while i < d { sLo += a.0.column(i) * b.0.column(i); sHi += a.1.column(i) * b.1.column(i); i &+= 1 }
+    return SIMD8(lowHalf: sLo, highHalf: sHi)
+}
+
+/// The largest of `count` floats (the order does not matter for a maximum).
+@inline(__always)
+func maximum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: -.infinity), i = 0
+    while i &+ 8 <= count {
+        let v = load8(p + i)
+        lanes = lanes.replacing(with: v, where: v .> lanes)
+        i &+= 8
+    }
+    var m = -Float.infinity
+    for lane in 0..<8 { m = Swift.max(m, lanes[lane]) }
+    while i < count { m = Swift.max(m, p[i]); i &+= 1 }
+    return m
+}
