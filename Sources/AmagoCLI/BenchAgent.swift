@@ -14,22 +14,30 @@ struct BenchAgent: ParsableCommand {
             small (obs 16, 4 actions, 128→64, d_model 128, 3 layers, 8 heads, B 24, L 128), medium (obs 32, \
             6 actions, 512→256, d_model 256, 4 layers, 8 heads, B 24, L 256); d_ff = 4·d_model and the default \
             heads (256 hidden, 4 critics, 7 gammas). Inference is timed for 1 and 32 actors with 1, 64 and 127 \
-            timesteps already in context. Figures are medians.
+            timesteps already in context. Figures are medians. Each training step is also given as effective \
+            GFLOP/s (the reference's FLOP count: 3.26, 33.45 and 206 GFLOP) and as a fraction of raw 1024³ sgemm \
+            measured just before it; peak RSS is the process's resident high-water mark over the size's steps.
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Timed training steps per size.") var steps = 10
     @Option(help: "Comma-separated sizes to run (tiny, small, medium).") var sizes = "tiny,small,medium"
+    @Flag(help: "Time only the training step (no inference rows).") var trainOnly = false
 
     struct Size {
         var name: String, observation: Int, actions: Int, hidden: Int, embedding: Int
         var dModel: Int, layers: Int, heads: Int, batch: Int, length: Int
+        /// FLOPs of one training step: the PyTorch reference's matmul count of forward + backward (issue 13).
+        var flops: Double
     }
     static let all = [
-        Size(name: "tiny", observation: 8, actions: 4, hidden: 64, embedding: 32, dModel: 64, layers: 2, heads: 4, batch: 16, length: 32),
-        Size(name: "small", observation: 16, actions: 4, hidden: 128, embedding: 64, dModel: 128, layers: 3, heads: 8, batch: 24, length: 128),
-        Size(name: "medium", observation: 32, actions: 6, hidden: 512, embedding: 256, dModel: 256, layers: 4, heads: 8, batch: 24, length: 256),
+        Size(name: "tiny", observation: 8, actions: 4, hidden: 64, embedding: 32, dModel: 64, layers: 2, heads: 4, batch: 16, length: 32,
+             flops: 3.26e9),
+        Size(name: "small", observation: 16, actions: 4, hidden: 128, embedding: 64, dModel: 128, layers: 3, heads: 8, batch: 24, length: 128,
+             flops: 33.45e9),
+        Size(name: "medium", observation: 32, actions: 6, hidden: 512, embedding: 256, dModel: 256, layers: 4, heads: 8, batch: 24, length: 256,
+             flops: 206e9),
     ]
 
     func run() throws {
@@ -43,11 +51,21 @@ struct BenchAgent: ParsableCommand {
         var lines: [String] = []
         for size in chosen {
             FileHandle.standardError.write(Data("\rmeasuring \(size.name)…\u{1B}[K".utf8))
+            let sgemm = try Self.sgemmGFLOPs()
+            let peakKnown = BenchMemory.resetPeak()
             let agent = try makeAgent(size)
             let trainMs = try trainStepMilliseconds(agent, size)
+            let gflops = size.flops / (trainMs / 1000) / 1e9
+            let peak = peakKnown ? BenchMemory.peakBytes() : nil
             summary["train_step_ms_\(size.name)"] = trainMs
-            lines.append(String(format: "%-8@ train step %10.2f ms", size.name as NSString, trainMs))
-            for actors in [1, 32] {
+            summary["train_gflops_\(size.name)"] = gflops
+            summary["sgemm_gflops_before_\(size.name)"] = sgemm
+            summary["train_vs_sgemm_\(size.name)"] = gflops / sgemm
+            if let peak { summary["peak_rss_mb_\(size.name)"] = peak / 1e6 }
+            lines.append(String(format: "%-8@ train step %10.2f ms  %6.1f GFLOP/s  %.2f of sgemm (%.1f GFLOP/s)  peak RSS %@",
+                                size.name as NSString, trainMs, gflops, gflops / sgemm, sgemm,
+                                (peak.map { String(format: "%.0f MB", $0 / 1e6) } ?? "unknown") as NSString))
+            for actors in trainOnly ? [] : [1, 32] {
                 for context in [1, 64, 127] {
                     let us = try Self.actMicroseconds(agent, size, actors: actors, context: context)
                     summary["act_us_\(size.name)_ctx\(context)_b\(actors)"] = us
@@ -117,6 +135,15 @@ struct BenchAgent: ParsableCommand {
             })
         }
         return median(samples) * 1e6
+    }
+
+    /// Raw `cblas_sgemm` 1024³ on the benchmark's BLAS threads, median of 9 calls, measured beside
+    /// each size so that both see the same machine load.
+    static func sgemmGFLOPs() throws -> Double {
+        let c = try BenchEngine.sgemmCase(1024)
+        try c.body()
+        let samples = try (0..<9).map { _ in try time { try c.body() } }
+        return c.flops / median(samples) / 1e9
     }
 
     static func time(_ body: () throws -> Void) rethrows -> Double {

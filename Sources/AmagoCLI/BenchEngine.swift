@@ -30,7 +30,7 @@ struct BenchEngine: ParsableCommand {
         guard threadCount >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         BLAS.setThreadCount(threadCount)
-        var cases = try [256, 512, 1024].map(sgemmCase) + [256, 512, 1024].map(matmulCase)
+        var cases = try [256, 512, 1024].map(Self.sgemmCase) + [256, 512, 1024].map(matmulCase)
         cases += [try layerNormCase(), try attentionCase(backward: false), try attentionCase(backward: true),
                   try layerCase(dModel: 128, length: 128, batch: 24), try layerCase(dModel: 256, length: 256, batch: 24)]
         if let only { cases = cases.filter { $0.key.contains(only) } }
@@ -85,8 +85,8 @@ struct BenchEngine: ParsableCommand {
         }
     }
 
-    func sgemmCase(_ n: Int) throws -> BenchCase {
-        let a = Buffer(randomValues(n * n, seed: 1)), b = Buffer(randomValues(n * n, seed: 2))
+    static func sgemmCase(_ n: Int) throws -> BenchCase {
+        let a = Buffer(Self.randomValues(n * n, seed: 1)), b = Buffer(Self.randomValues(n * n, seed: 2))
         let c = Buffer([Float](repeating: 0, count: n * n))
         return BenchCase(name: "raw cblas_sgemm \(n)³", key: "sgemm_gflops_\(n)", flops: 2 * pow(Double(n), 3)) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
@@ -95,8 +95,8 @@ struct BenchEngine: ParsableCommand {
     }
 
     func matmulCase(_ n: Int) throws -> BenchCase {
-        let a = try Tensor(shape: [n, n], data: randomValues(n * n, seed: 1))
-        let b = try Tensor(shape: [n, n], data: randomValues(n * n, seed: 2))
+        let a = try Tensor(shape: [n, n], data: Self.randomValues(n * n, seed: 1))
+        let b = try Tensor(shape: [n, n], data: Self.randomValues(n * n, seed: 2))
         return BenchCase(name: "Tensor.matmul \(n)³", key: "matmul_gflops_\(n)", flops: 2 * pow(Double(n), 3)) {
             _ = try a.matmul(b)
         }
@@ -104,9 +104,9 @@ struct BenchEngine: ParsableCommand {
 
     func layerNormCase() throws -> BenchCase {
         let (rows, d) = (24 * 256, 256)
-        let x = try Tensor(shape: [rows, d], data: randomValues(rows * d, seed: 1), requiresGrad: true)
+        let x = try Tensor(shape: [rows, d], data: Self.randomValues(rows * d, seed: 1), requiresGrad: true)
         let norm = LayerNorm(width: d)
-        let seed = randomValues(rows * d, seed: 2)
+        let seed = Self.randomValues(rows * d, seed: 2)
         return BenchCase(name: "LayerNorm fwd+bwd (6144×256)", key: "layernorm_fwd_bwd_gflops", flops: 18 * Double(rows * d)) {
             try norm(x).backward(seed: seed)
             x.zeroGrad()
@@ -116,10 +116,10 @@ struct BenchEngine: ParsableCommand {
 
     func attentionCase(backward: Bool) throws -> BenchCase {
         let (b, l, d, h) = (8, 256, 256, 8)
-        let q = try Tensor(shape: [b, l, d], data: randomValues(b * l * d, seed: 1), requiresGrad: backward)
-        let k = try Tensor(shape: [b, l, d], data: randomValues(b * l * d, seed: 2), requiresGrad: backward)
-        let v = try Tensor(shape: [b, l, d], data: randomValues(b * l * d, seed: 3), requiresGrad: backward)
-        let seed = randomValues(b * l * d, seed: 4)
+        let q = try Tensor(shape: [b, l, d], data: Self.randomValues(b * l * d, seed: 1), requiresGrad: backward)
+        let k = try Tensor(shape: [b, l, d], data: Self.randomValues(b * l * d, seed: 2), requiresGrad: backward)
+        let v = try Tensor(shape: [b, l, d], data: Self.randomValues(b * l * d, seed: 3), requiresGrad: backward)
+        let seed = Self.randomValues(b * l * d, seed: 4)
         let forward = 4 * Double(b * l * l * d)
         return BenchCase(name: "attention \(backward ? "fwd+bwd" : "fwd") B8 L256 D256 H8",
                          key: backward ? "attention_fwd_bwd_gflops" : "attention_fwd_gflops",
@@ -136,9 +136,9 @@ struct BenchEngine: ParsableCommand {
         var c = TransformerConfiguration(inputs: d)
         c.dModel = d; c.heads = 8; c.dFeedForward = 4 * d; c.layers = 1
         let layer = TransformerLayer(c, using: RandomGenerator(seed: 1))
-        let x = try Tensor(shape: [b, l, d], data: randomValues(b * l * d, seed: 2), requiresGrad: true)
+        let x = try Tensor(shape: [b, l, d], data: Self.randomValues(b * l * d, seed: 2), requiresGrad: true)
         let positions = (0..<(b * l)).map { Float($0 % l) }
-        let seed = randomValues(b * l * d, seed: 3)
+        let seed = Self.randomValues(b * l * d, seed: 3)
         let forward = Double(b * l) * (24 * Double(d * d) + 4 * Double(l * d))
         return BenchCase(name: "Transformer layer fwd+bwd d\(d) L\(l) B\(b)", key: "layer_fwd_bwd_gflops_d\(d)",
                          flops: 3 * forward) {
@@ -148,7 +148,7 @@ struct BenchEngine: ParsableCommand {
         }
     }
 
-    func randomValues(_ count: Int, seed: UInt64) -> [Float] {
+    static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let rng = RandomGenerator(seed: seed)
         return (0..<count).map { _ in rng.uniform(-1, 1) }
     }

@@ -16,7 +16,10 @@ public enum Allocator {
         // <malloc.h> parameters (not exported by the Glibc module).
         let trimThreshold: Int32 = -1, topPad: Int32 = -2, mmapThreshold: Int32 = -3
         _ = glibcMallopt(mmapThreshold, 32 << 20)  // glibc's maximum on 64-bit
-        _ = glibcMallopt(trimThreshold, 1 << 30)
+        // The largest threshold mallopt takes (2 GiB − 1): a medium-size training step frees
+        // more than 1 GiB at its end, which a 1 GiB threshold handed back to the kernel, so the
+        // next step faulted every page in again (a tenth of its time, issue 13).
+        _ = glibcMallopt(trimThreshold, Int32.max)
         _ = glibcMallopt(topPad, 64 << 20)
         #endif
         return true

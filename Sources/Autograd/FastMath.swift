@@ -29,7 +29,8 @@ func fastExp(_ value: Float) -> Float {
 /// The same computation on eight lanes at once.
 @inline(__always)
 func fastExp(_ value: SIMD8<Float>) -> SIMD8<Float> {
-    let x = value.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+    // Clamped by selects: `clamped(lowerBound:upperBound:)` is a generic call per vector here.
+    let x = value.replacing(with: -87, where: value .< -87).replacing(with: 88, where: value .> 88)
     let shifted = x * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912
     let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6

@@ -8,7 +8,7 @@ extension Tensor {
         guard let bc = Broadcast(a.shape, b.shape) else {
             throw AutogradError.shapeMismatch(op: name, lhs: a.shape, rhs: b.shape)
         }
-        var out = [Float](repeating: 0, count: bc.shape.product)
+        var out = uninitializedFloats(bc.shape.product)  // every row is written below
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in

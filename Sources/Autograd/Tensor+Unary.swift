@@ -8,7 +8,7 @@ extension Tensor {
     @inline(__always)
     func unary(_ forward: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
         let x = self
-        var out = [Float](repeating: 0, count: count)
+        var out = uninitializedFloats(count)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
                 for i in 0..<px.count { py[i] = forward(px[i]) }
@@ -59,7 +59,21 @@ extension Tensor {
     public func relu() -> Tensor { unary({ Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
     /// x for x > 0, else slope·x (PyTorch default slope 0.01).
     public func leakyReLU(slope: Float = 0.01) -> Tensor {
-        unary({ $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope })
+        // Its own backward loop, not `unary`'s: the MLPs' activation, and `unary`'s backward calls
+        // its derivative closure once per element (the same values either way).
+        let x = self
+        let y = unary({ $0 > 0 ? $0 : slope * $0 }, derivative: { _, _ in 0 })
+        guard y.requiresGrad else { return y }
+        y.backwardFunction = { y in
+            y.grad!.withUnsafeBufferPointer { g in
+                x.data.withUnsafeBufferPointer { px in
+                    x.withGradBuffer { dx in
+                        for i in 0..<g.count { dx[i] += g[i] * (px[i] > 0 ? 1 : slope) }
+                    }
+                }
+            }
+        }
+        return y
     }
     /// The exact GELU, x·Φ(x) with Φ the standard normal CDF.
     public func gelu() -> Tensor {
