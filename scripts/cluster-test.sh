@@ -75,9 +75,11 @@ start_api() {
     API_PORT=$(port_in "$log")
 }
 
-# start_worker NAME: `amago worker` with one job at a time; sets WORKER_PID.
+# start_worker NAME [THREADS]: `amago worker` with one job at a time; sets WORKER_PID.
 start_worker() {
-    "$AMAGO" worker --database "$DB_URL" --data "$WORK/$1" --workers 1 --lease "$LEASE" >"$WORK/$1.log" 2>&1 &
+    local threads=()
+    [[ -n "${2:-}" ]] && threads=(--threads "$2")
+    "$AMAGO" worker --database "$DB_URL" --data "$WORK/$1" --workers 1 --lease "$LEASE" "${threads[@]}" >"$WORK/$1.log" 2>&1 &
     WORKER_PID=$!
     PIDS+=("$WORKER_PID")
     local log="$WORK/$1.log"
@@ -104,11 +106,13 @@ claimer_pid() {
 }
 
 if [[ "$MODE" == speedup ]]; then
-    # The same 4 experiments, on one worker and then on two (each job has one BLAS thread).
+    # The same 4 experiments, on one worker (its jobs use every core, as on a host of its own)
+    # and then on two sharing this machine (each job given its half of the cores).
     start_api api
+    cores=$(nproc)
     run_batch() {  # run_batch WORKERS: prints the seconds until all 4 succeed
         local n=$1 i started ids
-        for ((i = 1; i <= n; i++)); do start_worker "speed$n-w$i"; done
+        for ((i = 1; i <= n; i++)); do start_worker "speed$n-w$i" $((cores / n > 0 ? cores / n : 1)); done
         started=$(now)
         mapfile -t ids < <(submit 4 8 "speed$n")
         poll 'all_finished "${ids[@]}"' 900 || { echo "FAIL: batch of $n did not finish" >&2; exit 1; }

@@ -24,6 +24,8 @@ struct Worker: ParsableCommand {
     @Option(help: "This host's data folder for run folders and checkpoint files (env AMAGO_DATA; default ./data).")
     var data: String?
     @Option(help: "Jobs trained at once (env AMAGO_WORKERS; default: the number of cores).") var workers: Int?
+    @Option(help: "Compute threads per job (env AMAGO_THREADS; default: the cores divided by --workers; set it when several workers share a machine).")
+    var threads: Int?
     @Option(help: "Seconds a claimed job holds without a heartbeat before another host may take it over (env AMAGO_LEASE; default 60).")
     var lease: Double?
 
@@ -38,6 +40,8 @@ struct Worker: ParsableCommand {
                                           parse: { Int($0).flatMap { $0 >= 1 ? $0 : nil } })
         let workerCount = min(requested ?? cores, cores)
         let lease = try Serve.leaseSetting(lease)
+        let threadsPerJob = try Serve.setting(threads, env: "AMAGO_THREADS", "threads must be a positive integer",
+                                              parse: { Int($0).flatMap { $0 >= 1 ? $0 : nil } })
         let dataDirectory = URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data")
         let store: Store
         do {
@@ -54,7 +58,7 @@ struct Worker: ParsableCommand {
         let runner = TrainerRunner(store: store, dataDirectory: dataDirectory, setThreadCount: { BLAS.setThreadCount($0) })
         // External environments are stepped by clients of the API host, whose process trains them.
         let pool = try WorkerPool(store: store, workers: workerCount, runner: runner,
-                                  heartbeatInterval: lease.map { $0 / 3 } ?? 10, lease: lease,
+                                  heartbeatInterval: lease.map { $0 / 3 } ?? 10, lease: lease, threadsPerJob: threadsPerJob,
                                   skippedEnvironments: [ExternalEnvironment.registryName],
                                   errorHandler: { error in print("worker: \(error)") })
         let stop = SignalFlag.install()

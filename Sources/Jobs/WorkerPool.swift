@@ -65,6 +65,8 @@ public final class WorkerPool: @unchecked Sendable {
     ///   - lease: seconds a claim holds without a heartbeat; at least twice `heartbeatInterval`
     ///     (nil: the longer of `Store.defaultLease` and three heartbeats).
     ///   - hostName: names this host in worker ids (`<host>-pid<pid>-<tag>-w<n>`).
+    ///   - threadsPerJob: compute threads per job (nil: `max(1, cores / workers)`; set it when
+    ///     several pools share one machine).
     ///   - skippedEnvironments: environments this pool does not claim (a worker host without the
     ///     API leaves `external` ones, whose clients connect to the API host, to `amago serve`).
     ///   - pollInterval: seconds between queue polls of an idle worker, and the longest a stop
@@ -73,7 +75,8 @@ public final class WorkerPool: @unchecked Sendable {
     ///   - errorHandler: called (on a pool thread) with database errors the pool survived.
     public init(store: Store, workers: Int, runner: any JobRunner, heartbeatInterval: TimeInterval = 10,
                 pollInterval: TimeInterval = 1, maxCrashRecoveries: Int = 3, lease: TimeInterval? = nil,
-                hostName: String = ProcessInfo.processInfo.hostName, skippedEnvironments: [String] = [],
+                hostName: String = ProcessInfo.processInfo.hostName, threadsPerJob: Int? = nil,
+                skippedEnvironments: [String] = [],
                 errorHandler: (@Sendable (JobsError) -> Void)? = nil) throws {
         guard workers >= 0 else { throw JobsError.invalidConfiguration("workers must not be negative, got \(workers)") }
         guard heartbeatInterval > 0, pollInterval > 0 else {
@@ -93,7 +96,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.pollInterval = pollInterval
         self.maxCrashRecoveries = maxCrashRecoveries
-        self.threadsPerJob = max(1, ProcessInfo.processInfo.activeProcessorCount / max(workers, 1))
+        self.threadsPerJob = max(1, threadsPerJob ?? ProcessInfo.processInfo.activeProcessorCount / max(workers, 1))
         self.lease = lease
         self.skippedEnvironments = skippedEnvironments
         self.errorHandler = errorHandler
