@@ -38,7 +38,6 @@ struct Serve: ParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let (host, port) = try Self.parseAddress(addr ?? env["AMAGO_ADDR"] ?? "127.0.0.1:8080")
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let positiveInt = { (text: String) in Int(text).flatMap { $0 >= 1 ? $0 : nil } }
         let requested = try Self.setting(workers, env: "AMAGO_WORKERS", "workers must be 0 or a positive integer",
                                          parse: { Int($0).flatMap { $0 >= 0 ? $0 : nil } })
         let workerCount = min(requested ?? cores, cores)
@@ -52,7 +51,8 @@ struct Serve: ParsableCommand {
                                           parse: { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }) {
             options.sessionIdleTimeout = seconds
         }
-        if let n = try Self.setting(maxSessions, env: "AMAGO_MAX_SESSIONS", "max sessions must be a positive integer", parse: positiveInt) {
+        if let n = try Self.setting(maxSessions, env: "AMAGO_MAX_SESSIONS", "max sessions must be a positive integer",
+                                 parse: Self.positiveInteger) {
             options.sessionCapacity = n
         }
         let service: ServiceHost
@@ -88,6 +88,9 @@ struct Serve: ParsableCommand {
         guard let value = parse(text) else { throw ValidationError("\(requirement), got '\(text)'") }
         return value
     }
+
+    /// Reads a positive integer setting (nil for anything else).
+    static func positiveInteger(_ text: String) -> Int? { Int(text).flatMap { $0 >= 1 ? $0 : nil } }
 
     /// The database named by the flag or AMAGO_DATABASE; nil for the data folder's SQLite file.
     static func databaseSetting(_ flag: String?) -> String? {

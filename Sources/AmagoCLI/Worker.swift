@@ -11,12 +11,12 @@ struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train queued experiments from a shared PostgreSQL database (no HTTP; run `amago serve` for the API).",
         discussion: """
-            Every option can also be set by environment variable: AMAGO_DATABASE, AMAGO_DATA, AMAGO_WORKERS, \\
-            AMAGO_LEASE. Each claimed job holds a lease that heartbeats renew; when this host dies, another takes \\
-            its jobs over once the lease expires and resumes them from their latest checkpoint. Checkpoints go to \\
-            the database too, so the API host serves them; the replay buffer stays in this host's data folder. \\
+            Every option can also be set by environment variable: AMAGO_DATABASE, AMAGO_DATA, AMAGO_WORKERS, \
+            AMAGO_THREADS, AMAGO_LEASE. Each claimed job holds a lease that heartbeats renew; when this host dies, another takes \
+            its jobs over once the lease expires and resumes them from their latest checkpoint. Checkpoints go to \
+            the database too, so the API host serves them; the replay buffer stays in this host's data folder. \
             Experiments of external environments are left to `amago serve` (their clients connect to it). \
-            SIGTERM or SIGINT checkpoints running jobs, puts them back in the queue and exits 0 (75 when a job \\
+            SIGTERM or SIGINT checkpoints running jobs, puts them back in the queue and exits 0 (75 when a job \
             did not stop within 60 s).
             """)
 
@@ -37,11 +37,11 @@ struct Worker: ParsableCommand {
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let requested = try Serve.setting(workers, env: "AMAGO_WORKERS", "workers must be a positive integer",
-                                          parse: { Int($0).flatMap { $0 >= 1 ? $0 : nil } })
+                                          parse: Serve.positiveInteger)
         let workerCount = min(requested ?? cores, cores)
         let lease = try Serve.leaseSetting(lease)
         let threadsPerJob = try Serve.setting(threads, env: "AMAGO_THREADS", "threads must be a positive integer",
-                                              parse: { Int($0).flatMap { $0 >= 1 ? $0 : nil } })
+                                              parse: Serve.positiveInteger)
         let dataDirectory = URL(fileURLWithPath: data ?? env["AMAGO_DATA"] ?? "data")
         let store: Store
         do {
@@ -58,7 +58,7 @@ struct Worker: ParsableCommand {
         let runner = TrainerRunner(store: store, dataDirectory: dataDirectory, setThreadCount: { BLAS.setThreadCount($0) })
         // External environments are stepped by clients of the API host, whose process trains them.
         let pool = try WorkerPool(store: store, workers: workerCount, runner: runner,
-                                  heartbeatInterval: lease.map { $0 / 3 } ?? 10, lease: lease, threadsPerJob: threadsPerJob,
+                                  heartbeatInterval: WorkerPool.heartbeatInterval(lease: lease), lease: lease, threadsPerJob: threadsPerJob,
                                   skippedEnvironments: [ExternalEnvironment.registryName],
                                   errorHandler: { error in print("worker: \(error)") })
         let stop = SignalFlag.install()

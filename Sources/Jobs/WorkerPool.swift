@@ -57,6 +57,10 @@ public final class WorkerPool: @unchecked Sendable {
         case idle, starting, running, shuttingDown
     }
 
+    /// The heartbeat interval that goes with a lease: three heartbeats per lease (10 s for the
+    /// default lease when none is set).
+    public static func heartbeatInterval(lease: TimeInterval?) -> TimeInterval { lease.map { $0 / 3 } ?? 10 }
+
     /// Creates a stopped pool; call `start()` to begin claiming jobs.
     /// - Parameters:
     ///   - workers: jobs run at once; 0 runs none (an API-only host), and the monitor still

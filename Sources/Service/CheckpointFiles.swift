@@ -31,7 +31,7 @@ enum CheckpointFiles {
         guard store.isShared, let newest = try store.latestCheckpoint(experimentID: experimentID) else { return nil }
         if let local = try? Checkpoint.counters(at: run.latestCheckpoint), local.epoch >= newest.epoch { return nil }
         let file = try localFile(of: newest, store: store, dataDirectory: dataDirectory)
-        try write(Array(try Data(contentsOf: file)), to: run.latestCheckpoint)
+        try place(run.latestCheckpoint) { staging in try FileManager.default.copyItem(at: file, to: staging) }
         return newest.epoch
     }
 
@@ -47,9 +47,14 @@ enum CheckpointFiles {
 
     /// Writes whole or not at all: a temporary file renamed into place.
     private static func write(_ bytes: [UInt8], to url: URL) throws {
+        try place(url) { staging in try Data(bytes).write(to: staging) }
+    }
+
+    /// Makes `url` the file that `fill` writes at a temporary path beside it, by renaming.
+    private static func place(_ url: URL, _ fill: (URL) throws -> Void) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
-        try Data(bytes).write(to: staging)
+        try fill(staging)
         if FileManager.default.fileExists(atPath: url.path) {
             _ = try FileManager.default.replaceItemAt(url, withItemAt: staging)
         } else {

@@ -91,7 +91,7 @@ public final class ServiceHost: @unchecked Sendable {
         let runner = TrainerRunner(store: store, dataDirectory: options.dataDirectory, setThreadCount: setThreadCount,
                                    collections: collections, collectionIdleTimeout: options.sessionIdleTimeout)
         pool = try WorkerPool(store: store, workers: options.workers, runner: runner,
-                              heartbeatInterval: options.lease.map { $0 / 3 } ?? 10, pollInterval: options.pollInterval,
+                              heartbeatInterval: WorkerPool.heartbeatInterval(lease: options.lease), pollInterval: options.pollInterval,
                               lease: options.lease)
         api = API(store: store, pool: pool, dataDirectory: options.dataDirectory, token: options.token,
                       sessionIdleTimeout: options.sessionIdleTimeout, sessionCapacity: options.sessionCapacity,
