@@ -12,7 +12,8 @@ extension API {
         let key = request.headers["Idempotency-Key"].flatMap { $0.isEmpty ? nil : $0 }
         let creation = try store.createExperiment(NewExperiment(
             name: spec.name, environment: spec.environment, spec: normalized, epochs: spec.schedule.epochs,
-            idempotencyKey: key, requestHash: key.map { _ in Self.fingerprint(normalized) }))
+            idempotencyKey: key, requestHash: key.map { _ in Self.fingerprint(normalized) },
+            group: spec.group, tags: spec.tags))
         if creation.isNew { pool.wake() }
         var response = JSONBody.response(try experimentJSON(creation.experiment, detailed: true),
                                          status: creation.isNew ? .created : .ok)
@@ -38,19 +39,26 @@ extension API {
         }
     }
 
-    /// `GET /experiments?status=&limit=&cursor=`: newest first.
+    /// `GET /experiments?status=&tag=&group=&environment=&q=&sweep=&limit=&cursor=`: newest
+    /// first; `tag` may repeat (every one must match).
     func listExperiments(_ request: HTTPRequest) throws -> HTTPResponse {
         let query = request.query
-        var status: ExperimentStatus?
+        var filter = ExperimentFilter()
         if let raw = query["status"], !raw.isEmpty {
             guard let s = ExperimentStatus(rawValue: raw) else {
                 throw ServiceError.invalidQuery(field: "status", expected: "one of "
                     + ExperimentStatus.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            status = s
+            filter.status = s
         }
+        filter.tags = query.values("tag").filter { !$0.isEmpty }
+        func text(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
+        filter.group = text("group")
+        filter.environment = text("environment")
+        filter.search = text("q")
+        filter.sweepID = text("sweep")
         let limit = try Self.intQuery(query, "limit", default: 50, in: 1...1000)
-        let page = try store.listExperiments(status: status, limit: limit, cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 })
+        let page = try store.listExperiments(filter, limit: limit, cursor: text("cursor"))
         let items = try page.experiments.map { try experimentJSON($0, detailed: false) }
         return JSONBody.response(.object(["experiments": .array(items), "next_cursor": JSONBody.string(page.nextCursor)]))
     }

@@ -15,9 +15,10 @@ extension API {
             let prefix = key.firstIndex(of: "/").map { String(key[..<$0]) } ?? ""
             groups[prefix, default: []].append(.string(key))
         }
+        let summaries = try store.metricSummaries(experimentIDs: [id])[id] ?? [:]
         return JSONBody.response(.object([
             "experiment_id": .string(id), "keys": .array(keys.map(JSONValue.string)),
-            "groups": .object(groups.mapValues(JSONValue.array)),
+            "groups": .object(groups.mapValues(JSONValue.array)), "summaries": Self.summariesJSON(summaries),
         ]))
     }
 

@@ -69,8 +69,21 @@ public struct API: Sendable {
         r.post("/experiments/:id/resume", async: handle { _, ctx in try resumeExperiment(id: ctx.parameter("id")) })
         r.get("/experiments/:id/metrics", async: handle { _, ctx in try metricKeys(id: ctx.parameter("id")) })
         r.get("/experiments/:id/metrics/*key", async: handle { req, ctx in
-            try metricSeries(req, id: ctx.parameter("id"), key: ctx.parameter("key"))
+            let key = try ctx.parameter("key")
+            // `<key>.csv`: the series as a CSV download.
+            return key.hasSuffix(".csv") && key.count > 4
+                ? try metricCSV(req, id: ctx.parameter("id"), key: String(key.dropLast(4)))
+                : try metricSeries(req, id: ctx.parameter("id"), key: key)
         })
+        r.get("/experiments/:id/export", async: handle { req, ctx in try exportExperiment(req, id: ctx.parameter("id")) })
+        r.post("/sweeps", async: handle { req, _ in try createSweep(req) })
+        r.get("/sweeps/:id", async: handle { req, ctx in try getSweep(req, id: ctx.parameter("id")) })
+        r.get("/groups", async: handle { _, _ in try listGroups() })
+        r.get("/groups/:group", async: handle { req, ctx in try getGroup(req, group: ctx.parameter("group")) })
+        r.get("/groups/:group/series/*key", async: handle { req, ctx in
+            try groupSeries(req, group: ctx.parameter("group"), key: ctx.parameter("key"))
+        })
+        r.get("/tags", async: handle { _, _ in try listTags() })
         r.get("/experiments/:id/events", async: handle { req, ctx in try experimentEvents(req, id: ctx.parameter("id")) })
         r.get("/experiments/:id/checkpoints", async: handle { _, ctx in try checkpoints(id: ctx.parameter("id")) })
         r.get("/checkpoints/:id", async: handle { _, ctx in try downloadCheckpoint(id: ctx.parameter("id")) })

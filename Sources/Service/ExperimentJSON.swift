@@ -20,6 +20,10 @@ extension API {
                 "fraction": JSONBody.number(Double(min(p.epoch, p.epochs)) / Double(max(p.epochs, 1))),
             ]),
         ]
+        o["group"] = JSONBody.string(e.group)
+        o["tags"] = .array(e.tags.map(JSONValue.string))
+        o["sweep_id"] = JSONBody.string(e.sweepID)
+        o["sweep_point"] = e.sweepPoint.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null
         if let collection = collectionJSON(e) { o["collection"] = collection }
         guard detailed else { return .object(o) }
         o["spec"] = (try? JSONValue.parse(Array(e.spec.utf8))) ?? .string(e.spec)

@@ -15,6 +15,8 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidQuery(field: String, expected: String)
     /// A checkpoint record exists but its file is gone (404).
     case checkpointFileMissing(id: String)
+    /// A sweep's grid or base spec has invalid fields, or one of its points does (422).
+    case invalidSweep([SweepProblem])
     /// A request field is missing or has the wrong type or shape (422).
     case invalidField(field: String, expected: String)
     /// The experiment has no checkpoint to act with yet (409).
@@ -37,6 +39,8 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid experiment spec: " + fields.map { "\($0.field): expected \($0.expected)" }.joined(separator: "; ")
         case let .malformedBody(message): return message
         case let .invalidQuery(field, expected): return "query parameter '\(field)' must be \(expected)"
+        case let .invalidSweep(problems):
+            return "invalid sweep: " + problems.map(\.sentence).joined(separator: "; ")
         case let .checkpointFileMissing(id): return "the file of checkpoint '\(id)' is missing"
         case let .invalidField(field, expected): return "'\(field)' must be \(expected)"
         case let .noCheckpoint(id):
@@ -76,6 +80,15 @@ enum ErrorRendering {
         case let .malformedBody(message): return .error(HTTPError(.badRequest, code: "malformed_json", message: message, field: "body"))
         case let .invalidQuery(field, _):
             return .error(HTTPError(.badRequest, code: "invalid_query", message: error.description, field: field))
+        case let .invalidSweep(problems):
+            var body: [String: JSONValue] = ["code": .string("invalid_sweep"), "message": .string(error.description)]
+            if let first = problems.first { body["field"] = .string(first.field) }
+            let fields: [JSONValue] = problems.map { p in
+                var o: [String: JSONValue] = ["field": .string(p.field), "expected": .string(p.expected)]
+                if let value = p.value { o["value"] = value }
+                return .object(o)
+            }
+            return JSONBody.response(.object(["error": .object(body), "fields": .array(fields)]), status: .unprocessableContent)
         case .checkpointFileMissing:
             return .error(HTTPError(.notFound, code: "checkpoint_file_missing", message: error.description))
         case let .invalidField(field, _):

@@ -48,16 +48,29 @@ public struct NewExperiment: Equatable, Sendable {
     public var idempotencyKey: String?
     /// A digest of the request body, compared when `idempotencyKey` is reused.
     public var requestHash: String?
+    /// The group (study) it belongs to.
+    public var group: String?
+    /// Labels for filtering (repeats are stored once).
+    public var tags: [String]
+    /// The sweep that created it (set by `createSweep`).
+    public var sweepID: String?
+    /// The sweep point's values as a JSON object text, e.g. `{"seed":1}` (set by `createSweep`).
+    public var sweepPoint: String?
 
     /// Describes a new experiment.
     public init(name: String, environment: String, spec: String, epochs: Int = 0,
-                idempotencyKey: String? = nil, requestHash: String? = nil) {
+                idempotencyKey: String? = nil, requestHash: String? = nil,
+                group: String? = nil, tags: [String] = [], sweepID: String? = nil, sweepPoint: String? = nil) {
         self.name = name
         self.environment = environment
         self.spec = spec
         self.epochs = epochs
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
+        self.group = group
+        self.tags = tags
+        self.sweepID = sweepID
+        self.sweepPoint = sweepPoint
     }
 }
 
@@ -98,11 +111,20 @@ public struct ExperimentRecord: Equatable, Sendable {
     public var leaseExpiresAt: Date?
     /// A counter bumped on every change; the service's ETag.
     public var version: Int
+    /// The group (study) it belongs to.
+    public var group: String?
+    /// Its labels, in the order given.
+    public var tags: [String]
+    /// The sweep that created it.
+    public var sweepID: String?
+    /// The sweep point's values as a JSON object text.
+    public var sweepPoint: String?
 
     static let columns = """
         id, name, environment, spec, status, created_at, updated_at, queued_at, started_at, \
         finished_at, error_message, idempotency_key, epoch, epochs, env_steps, grad_steps, phase, \
-        eta_seconds, last_return, last_success_rate, worker_id, heartbeat_at, lease_expires_at, version
+        eta_seconds, last_return, last_success_rate, worker_id, heartbeat_at, lease_expires_at, version, \
+        group_name, tags, sweep_id, sweep_point
         """
 
     /// Decodes a row selected with `columns`.
@@ -132,6 +154,10 @@ public struct ExperimentRecord: Equatable, Sendable {
         heartbeatAt = try row.optionalDate("heartbeat_at")
         leaseExpiresAt = try row.optionalDate("lease_expires_at")
         version = try row.int("version")
+        group = try row.optionalString("group_name")
+        tags = TagList.decode(try row.string("tags"))
+        sweepID = try row.optionalString("sweep_id")
+        sweepPoint = try row.optionalString("sweep_point")
     }
 
     /// Fetches one experiment or nil.
@@ -166,4 +192,15 @@ public struct ExperimentCreation: Equatable, Sendable {
     public var experiment: ExperimentRecord
     /// False when an earlier request with the same key and body had already created it.
     public var isNew: Bool
+}
+
+/// Tags as stored on the experiment row: a JSON array of strings.
+enum TagList {
+    static func encode(_ tags: [String]) -> String {
+        (try? JSONEncoder().encode(tags)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func decode(_ text: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
 }

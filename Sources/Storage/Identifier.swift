@@ -1,11 +1,11 @@
 import Foundation
 
 /// Random, URL-safe identifiers in lowercase Crockford base32 (no i, l, o, u).
-enum Identifier {
+public enum Identifier {
     private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz")
 
     /// A random identifier of `length` characters (5 bits of entropy each).
-    static func make(length: Int = 12) -> String {
+    public static func make(length: Int = 12) -> String {
         var generator = SystemRandomNumberGenerator()
         return String((0..<length).map { _ in alphabet[Int(generator.next() % 32)] })
     }

@@ -17,7 +17,8 @@ struct Migration: Sendable {
 /// applied. Times are seconds since 1970 (SQLite REAL, PostgreSQL DOUBLE PRECISION); ids that
 /// live feeds page by only grow (SQLite AUTOINCREMENT, PostgreSQL identity columns).
 enum Migrations {
-    static let all: [Migration] = [experiments, metrics, checkpointsAndSessions, metricPointsBySeries, leasesAndArtifacts]
+    static let all: [Migration] = [experiments, metrics, checkpointsAndSessions, metricPointsBySeries, leasesAndArtifacts,
+                                         groupsTagsSweeps]
 
     // Frozen text: the statuses as they were when v1 was written, not the live enum (a new
     // status needs a migration of its own; a test checks that the two still agree).
@@ -229,6 +230,58 @@ enum Migrations {
             seq BIGINT NOT NULL,
             data BYTEA NOT NULL,
             PRIMARY KEY (checkpoint_id, seq)
+        );
+        """)
+
+    // Tracking: an experiment's group and tags (the tags also as JSON text on the row, for
+    // reading without a join), and sweeps: one base spec and grid, one experiment per point.
+    static let groupsTagsSweeps = Migration(id: "v4-groups-tags-sweeps", sqlite: """
+        ALTER TABLE experiments ADD COLUMN group_name TEXT;
+        ALTER TABLE experiments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE experiments ADD COLUMN sweep_id TEXT;
+        ALTER TABLE experiments ADD COLUMN sweep_point TEXT;
+        ALTER TABLE experiments ADD COLUMN sweep_index INTEGER;
+        CREATE INDEX experiments_by_group_created ON experiments (group_name, created_at, id);
+        CREATE INDEX experiments_by_sweep ON experiments (sweep_id, sweep_index);
+        CREATE TABLE experiment_tags (
+            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (experiment_id, tag)
+        );
+        CREATE INDEX experiment_tags_by_tag ON experiment_tags (tag, experiment_id);
+        CREATE TABLE sweeps (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            base_spec TEXT NOT NULL,
+            grid TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            idempotency_key TEXT UNIQUE,
+            request_hash TEXT
+        );
+        """, postgres: """
+        ALTER TABLE experiments ADD COLUMN group_name TEXT;
+        ALTER TABLE experiments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE experiments ADD COLUMN sweep_id TEXT;
+        ALTER TABLE experiments ADD COLUMN sweep_point TEXT;
+        ALTER TABLE experiments ADD COLUMN sweep_index BIGINT;
+        CREATE INDEX experiments_by_group_created ON experiments (group_name, created_at, id);
+        CREATE INDEX experiments_by_sweep ON experiments (sweep_id, sweep_index);
+        CREATE TABLE experiment_tags (
+            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (experiment_id, tag)
+        );
+        CREATE INDEX experiment_tags_by_tag ON experiment_tags (tag, experiment_id);
+        CREATE TABLE sweeps (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            base_spec TEXT NOT NULL,
+            grid TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            idempotency_key TEXT UNIQUE,
+            request_hash TEXT
         );
         """)
 }

@@ -25,17 +25,26 @@ extension Store {
                 }
                 return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: try row.string("id")), isNew: false)
             }
-            let id = Identifier.make()
-            let t = now.storageSeconds
-            try db.execute("""
-                INSERT INTO experiments (id, name, environment, spec, status, created_at, updated_at,
-                    queued_at, idempotency_key, request_hash, epochs)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
-                """, [id, new.name, new.environment, new.spec, t, t, t,
-                      new.idempotencyKey, new.requestHash, new.epochs])
-            try recordHistory(db, id: id, from: nil, to: .queued, reason: "created", at: t)
+            let id = try insertQueued(db, new, at: now.storageSeconds)
             return ExperimentCreation(experiment: try ExperimentRecord.require(db, id: id), isNew: true)
         }
+    }
+
+    /// Inserts one queued experiment with its tags and first history row; returns its id.
+    func insertQueued(_ db: any SQLTransaction, _ new: NewExperiment, at t: Double, sweepIndex: Int? = nil) throws -> String {
+        let id = Identifier.make()
+        var tags: [String] = []
+        for tag in new.tags where !tags.contains(tag) { tags.append(tag) }
+        try db.execute("""
+            INSERT INTO experiments (id, name, environment, spec, status, created_at, updated_at,
+                queued_at, idempotency_key, request_hash, epochs, group_name, tags, sweep_id, sweep_point, sweep_index)
+            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [id, new.name, new.environment, new.spec, t, t, t,
+                  new.idempotencyKey, new.requestHash, new.epochs, new.group, TagList.encode(tags),
+                  new.sweepID, new.sweepPoint, sweepIndex])
+        try db.executeMany("INSERT INTO experiment_tags (experiment_id, tag) VALUES (?, ?)", tags.map { [id, $0] })
+        try recordHistory(db, id: id, from: nil, to: .queued, reason: "created", at: t)
+        return id
     }
 
     /// The experiment with this id; throws `notFound` if there is none.
@@ -45,20 +54,15 @@ extension Store {
 
     /// Lists experiments newest first (by creation time, then id).
     /// - Parameters:
-    ///   - status: only experiments in this status, when given.
+    ///   - filter: which experiments (every one by default).
     ///   - limit: the page size (clamped to 1...1000).
     ///   - cursor: `nextCursor` of the previous page, or nil for the first page.
-    public func listExperiments(status: ExperimentStatus? = nil, limit: Int = 50,
+    public func listExperiments(_ filter: ExperimentFilter = ExperimentFilter(), limit: Int = 50,
                                 cursor: String? = nil) throws -> ExperimentPage {
         let pageSize = min(max(limit, 1), 1000)
         let position = try cursor.map(ListCursor.init(encoded:))
         return try read { db in
-            var conditions: [String] = []
-            var arguments: SQLArguments = []
-            if let status {
-                conditions.append("status = ?")
-                arguments += [status.rawValue]
-            }
+            var (conditions, arguments) = filter.sql()
             if let position {
                 conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
                 arguments += [position.createdAt, position.createdAt, position.id]
@@ -79,6 +83,11 @@ extension Store {
             }
             return ExperimentPage(experiments: experiments, nextCursor: next)
         }
+    }
+
+    /// Lists experiments in `status` (see `listExperiments(_:limit:cursor:)`).
+    public func listExperiments(status: ExperimentStatus?, limit: Int = 50, cursor: String? = nil) throws -> ExperimentPage {
+        try listExperiments(ExperimentFilter(status: status), limit: limit, cursor: cursor)
     }
 
     /// Counts experiments per status (for `/metrics` queue depth and running jobs).

@@ -55,6 +55,34 @@ extension Store {
         }
     }
 
+    /// Every point of one metric, in increasing `axis` (then recording order), for export.
+    public func points(experimentID: String, key: String, axis: MetricAxis = .environmentSteps) throws -> [MetricPointRecord] {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            guard let seriesID = try db.integer(
+                "SELECT id FROM metric_series WHERE experiment_id = ? AND key = ?", [experimentID, key]) else {
+                throw StorageError.notFound(kind: "metric", id: key)
+            }
+            return try db.query("""
+                SELECT ? AS key, value, env_steps, grad_steps, epoch, wall_time FROM metric_points
+                WHERE series_id = ? ORDER BY \(axis.column), id
+                """, [key, seriesID]).map(MetricPointRecord.init(row:))
+        }
+    }
+
+    /// Every point of every metric of an experiment, by key and then in recording order.
+    public func allPoints(experimentID: String) throws -> [MetricPointRecord] {
+        try read { db in
+            try requireExperimentExists(db, id: experimentID)
+            return try db.query("""
+                SELECT s.key AS key, p.value AS value, p.env_steps AS env_steps, p.grad_steps AS grad_steps,
+                    p.epoch AS epoch, p.wall_time AS wall_time
+                FROM metric_series s JOIN metric_points p ON p.series_id = s.id
+                WHERE s.experiment_id = ? ORDER BY s.key, p.id
+                """, [experimentID]).map(MetricPointRecord.init(row:))
+        }
+    }
+
     /// Groups the range into equal-width buckets over [lo, hi]; the last bucket includes hi.
     private func buckets(_ db: any SQLTransaction, x: String, range: String, arguments: SQLArguments,
                          lo: Double, hi: Double, buckets n: Int) throws -> [MetricSample] {

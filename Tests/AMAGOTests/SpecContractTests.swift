@@ -106,6 +106,7 @@ enum OpenAPIFields {
         case .number(let r): expect("type", "number"); expectNumber("minimum", r.lowerBound); expectNumber("maximum", r.upperBound)
         case .boolean: expect("type", "boolean")
         case .text: expect("type", "string")
+        case .labels: expect("type", "array")
         case .choice(let options): expect("enum", "[" + options.joined(separator: ", ") + "]")
         }
         switch field.defaultValue {

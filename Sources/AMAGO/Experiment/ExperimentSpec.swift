@@ -13,6 +13,14 @@ public struct ExperimentSpec: Equatable, Sendable {
     /// The longest name accepted, in characters.
     public static let maxNameLength = 200
     public var seed: UInt64 = 0
+    /// The group it belongs to (a study: seeds and sweep points of one question), if any.
+    public var group: String?
+    /// Labels for filtering, distinct and in the order given.
+    public var tags: [String] = []
+    /// The most tags an experiment may carry.
+    public static let maxTags = 32
+    /// The longest tag or group name accepted, in characters.
+    public static let maxLabelLength = 100
     /// Registry name and parameters (validated by the registry).
     public var environment = "tmaze_passive"
     public var environmentParameters: [String: JSONValue] = [:]
@@ -29,7 +37,7 @@ public struct ExperimentSpec: Equatable, Sendable {
     public init() {}
 
     /// The document's sections.
-    static let sections = ["name", "seed", "environment", "agent", "model", "schedule", "exploration", "relabeling", "evaluation", "checkpoints"]
+    static let sections = ["name", "seed", "group", "tags", "environment", "agent", "model", "schedule", "exploration", "relabeling", "evaluation", "checkpoints"]
 
     /// Top-level settings (`""`), and the single fields of `relabeling` and `checkpoints`.
     static let fields: [(section: String, rows: [SpecField<ExperimentSpec>])] = [
@@ -47,7 +55,12 @@ public struct ExperimentSpec: Equatable, Sendable {
         func rows(_ section: String) -> [SpecFieldDocumentation] {
             (fields.first { $0.section == section }?.rows ?? []).map { $0.documentation(under: section, defaults: defaults) }
         }
-        return rows("") + AgentSpec.documentation(at: "agent") + ModelSpec.documentation(at: "model")
+        let labels = [
+            SpecFieldDocumentation(path: "group", kind: .text, defaultValue: nil,
+                                   summary: "The study it belongs to (seeds and sweep points of one question); absent: none."),
+            SpecFieldDocumentation(path: "tags", kind: .labels, defaultValue: nil, summary: "Labels for filtering the list."),
+        ]
+        return rows("") + labels + AgentSpec.documentation(at: "agent") + ModelSpec.documentation(at: "model")
             + ScheduleSpec.documentation(at: "schedule") + ExplorationSpec.documentation(at: "exploration")
             + rows("relabeling") + EvaluationSpec.documentation(at: "evaluation") + rows("checkpoints")
     }
@@ -80,6 +93,7 @@ public struct ExperimentSpec: Equatable, Sendable {
         guard case .object = value else { throw ExperimentSpecError.invalid([FieldError(field: "$", expected: "a JSON object")]) }
         let o = r.object(value, at: "", known: Self.sections)
         read("", from: o, &r)
+        readLabels(o, &r)
         let env = r.object(o["environment"], at: "environment", known: ["name", "parameters"])
         environment = r.string(env, "name", at: "environment", default: environment, oneOf: EnvironmentRegistry.names)
         if let p = env["parameters"] {
@@ -104,6 +118,32 @@ public struct ExperimentSpec: Equatable, Sendable {
             }
         }
         if !r.errors.isEmpty { throw ExperimentSpecError.invalid(r.errors) }
+    }
+
+    /// Reads `group` and `tags`: names of 1...`maxLabelLength` characters without control
+    /// characters; tags distinct, at most `maxTags`.
+    private mutating func readLabels(_ o: [String: JSONValue], _ r: inout SpecReader) {
+        let label = "a string of 1 to \(Self.maxLabelLength) characters without control characters"
+        func valid(_ text: String) -> Bool {
+            (1...Self.maxLabelLength).contains(text.count) && !text.unicodeScalars.contains { CharacterSet.controlCharacters.contains($0) }
+                && !text.allSatisfy(\.isWhitespace)
+        }
+        switch o["group"] {
+        case nil, .null?: break
+        case .string(let text)? where valid(text): group = text
+        default: r.fail("group", label)
+        }
+        switch o["tags"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            if items.count > Self.maxTags { r.fail("tags", "at most \(Self.maxTags) tags, got \(items.count)"); break }
+            var seen: Set<String> = []
+            for (i, item) in items.enumerated() {
+                guard case .string(let text) = item, valid(text) else { r.fail("tags[\(i)]", label); continue }
+                if seen.insert(text).inserted { tags.append(text) }
+            }
+        default: r.fail("tags", "an array of tags (strings)")
+        }
     }
 
     /// Constraints between fields.
@@ -134,6 +174,9 @@ public struct ExperimentSpec: Equatable, Sendable {
     /// The document as JSON, every field present (defaults included).
     public var json: JSONValue {
         var o = sectionJSON("")
+        // Absent when unset, so specs without them keep their normalized text.
+        if let group { o["group"] = .string(group) }
+        if !tags.isEmpty { o["tags"] = .array(tags.map(JSONValue.string)) }
         o["environment"] = .object(["name": .string(environment), "parameters": .object(environmentParameters)])
         o["agent"] = .object(agent.json); o["model"] = .object(model.json); o["schedule"] = .object(schedule.json)
         o["exploration"] = .object(exploration.json); o["evaluation"] = .object(evaluation.json)

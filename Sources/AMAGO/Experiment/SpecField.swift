@@ -22,6 +22,8 @@ public enum SpecFieldKind: Equatable, Sendable {
     case choice([String])
     /// A non-empty string.
     case text
+    /// An array of distinct non-empty strings.
+    case labels
 
     /// What a valid value looks like, in error messages.
     public var expectation: String {
@@ -31,6 +33,7 @@ public enum SpecFieldKind: Equatable, Sendable {
         case .boolean: return "true or false"
         case .choice(let options): return "one of \(options.joined(separator: ", "))"
         case .text: return "a non-empty string"
+        case .labels: return "an array of distinct non-empty strings"
         }
     }
 }
