@@ -57,11 +57,28 @@
   const get = function (path) { return request('GET', path); };
   const post = function (path, body) { return request('POST', path, body); };
 
-  /** The series URL of one metric key (keys hold slashes, each segment is escaped). */
+  /** A metric key as path segments (keys hold slashes, each segment is escaped). */
+  function keyPath(key) { return key.split('/').map(encodeURIComponent).join('/'); }
+
+  /** The series URL of one metric key of an experiment. */
   function seriesPath(id, key, query) {
-    const encodedKey = key.split('/').map(encodeURIComponent).join('/');
-    const params = new URLSearchParams(query);
-    return '/experiments/' + encodeURIComponent(id) + '/metrics/' + encodedKey + '?' + params.toString();
+    return '/experiments/' + encodeURIComponent(id) + '/metrics/' + keyPath(key) + '?' + new URLSearchParams(query).toString();
+  }
+
+  /** Every point of one metric key as CSV, with `axis` named as the x column the server sorts by. */
+  function csvPath(id, key, axis) {
+    return '/experiments/' + encodeURIComponent(id) + '/metrics/' + keyPath(key) + '.csv?' + new URLSearchParams({ x: axis }).toString();
+  }
+
+  /** The export of one experiment: `format` is 'jsonl' or 'zip'. */
+  function exportPath(id, format) { return '/experiments/' + encodeURIComponent(id) + '/export?format=' + encodeURIComponent(format); }
+
+  /** A group's summary (the name is one path segment). */
+  function groupPath(group) { return '/groups/' + encodeURIComponent(group); }
+
+  /** One metric's curves averaged across a group's runs. */
+  function groupSeriesPath(group, key, query) {
+    return groupPath(group) + '/series/' + keyPath(key) + '?' + new URLSearchParams(query).toString();
   }
 
   /**
@@ -146,6 +163,7 @@
 
   root.AmagoAPI = {
     ApiError: ApiError, request: request, get: get, post: post, token: token, setToken: setToken,
-    onUnauthorized: onUnauthorized, seriesPath: seriesPath, LiveFeed: LiveFeed,
+    onUnauthorized: onUnauthorized, seriesPath: seriesPath, csvPath: csvPath, exportPath: exportPath,
+    groupPath: groupPath, groupSeriesPath: groupSeriesPath, LiveFeed: LiveFeed,
   };
 })(this);

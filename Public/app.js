@@ -1,5 +1,5 @@
 // The dashboard shell: DOM helpers, the hash router, the token bar, and shared formatting.
-// Pages (list.js, experiment.js, compare.js, new.js) register themselves in `Amago.pages`.
+// Pages (list.js, experiment.js, group.js, compare.js, new.js) register themselves in `Amago.pages`.
 (function (root) {
   'use strict';
 
@@ -53,7 +53,6 @@
     return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) : '–';
   }
 
-  /** A progress bar with "epoch n / N" and the ETA of a running experiment. */
   /** A phase as words: "waiting_for_clients" → "waiting for clients". */
   function phaseText(phase) { return String(phase).replace(/_/g, ' '); }
 
@@ -64,6 +63,40 @@
       ' steps/s · epoch ' + AmagoChart.formatNumber(c.epoch_steps) + ' / ' + AmagoChart.formatNumber(c.epoch_quota);
   }
 
+  /** The page of a group (the name travels as one URL-encoded segment). */
+  function groupHref(group) { return '#/groups/' + encodeURIComponent(group); }
+
+  /** A link to a group's page, or a dash when there is none. */
+  function groupLink(group) {
+    return group ? h('a.group-link', { href: groupHref(group), dataset: { group: group } }, group) : h('span.muted', '–');
+  }
+
+  /** A tag as a chip; `onpick(tag)` handles a click (by default the list filtered by the tag). */
+  function tagChip(tag, onpick) {
+    return h('a.tag', { href: '#/?tag=' + encodeURIComponent(tag), dataset: { tag: tag }, onclick: onpick ? function (e) {
+      e.preventDefault();
+      e.stopPropagation();
+      onpick(tag);
+    } : null }, tag);
+  }
+
+  /** The statistics of one metric a summary holds, in the order they are shown. */
+  const SUMMARY_STATS = ['last', 'best', 'min', 'max'];
+
+  /** A statistic's heading: "best (max)" says which end is best. */
+  function statLabel(stat, summary) {
+    return stat === 'best' && summary && summary.best_is ? 'best (' + summary.best_is + ')' : stat;
+  }
+
+  /** A summary's value as text, with the exact number in `data-value` (empty when unknown). */
+  function statValue(tag, stat, summary) {
+    const v = summary ? summary[stat] : null;
+    const known = v !== null && v !== undefined;
+    return h(tag, { dataset: { stat: stat, value: known ? String(v) : '' }, title: known ? String(v) : null },
+      AmagoChart.formatNumber(known ? v : null));
+  }
+
+  /** A progress bar with "epoch n / N" and the ETA of a running experiment. */
   function progressBar(e) {
     const p = e.progress || {};
     const fraction = Math.max(0, Math.min(1, p.fraction || 0));
@@ -126,6 +159,9 @@
     const query = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'experiments' && parts[1]) return { name: 'experiment', id: parts[1], query: query };
+    if (parts[0] === 'groups' && parts[1]) return { name: 'group', group: parts[1], query: query, nav: 'groups' };
+    if (parts[0] === 'groups') return { name: 'groups', query: query };
+    if (parts[0] === 'sweeps' && parts[1]) return { name: 'group', sweep: parts[1], query: query, nav: 'groups' };
     if (parts[0] === 'compare') return { name: 'compare', query: query };
     if (parts[0] === 'new') return { name: 'new', query: query };
     return { name: 'list', query: query };
@@ -138,7 +174,7 @@
     main.textContent = '';
     main.dataset.page = r.name;
     notify('');
-    for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.nav === r.name);
+    for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.nav === (r.nav || r.name));
     const page = pages[r.name];
     current = page ? page(main, r) : null;
   }
@@ -151,7 +187,8 @@
 
   root.Amago = {
     h: h, pages: pages, statusBadge: statusBadge, relativeTime: relativeTime, absoluteTime: absoluteTime,
-    progressBar: progressBar, phaseText: phaseText, collectionText: collectionText, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
+    progressBar: progressBar, phaseText: phaseText, groupHref: groupHref, groupLink: groupLink, tagChip: tagChip,
+    SUMMARY_STATS: SUMMARY_STATS, statLabel: statLabel, statValue: statValue, collectionText: collectionText, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
   };
   document.addEventListener('DOMContentLoaded', start);
 })(this);

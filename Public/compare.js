@@ -1,4 +1,5 @@
-// Compare: one metric of several experiments overlaid on one chart, refreshed while they run.
+// Compare: one metric of several experiments overlaid on one chart, refreshed while they run;
+// whole groups join as their mean curve with a min–max band (one per split of the group).
 (function () {
   'use strict';
   const { h } = Amago;
@@ -6,6 +7,9 @@
 
   Amago.pages.compare = function (main, route) {
     const selected = new Set((route.query.get('ids') || '').split(',').filter(Boolean));
+    const selectedGroups = new Set((route.query.get('groups') || '').split(',').filter(Boolean));
+    let groups = [];
+    const keysByGroup = new Map();
     let key = route.query.get('key') || '';
     let axis = Amago.setting('axis', 'env_steps');
     let smoothing = Number(Amago.setting('smoothing', '0.6'));
@@ -16,6 +20,7 @@
     let initialized = false;
 
     const picker = h('div.picker');
+    const groupPicker = h('div.picker.group-picker');
     const keySelect = h('select', { id: 'compare-key', onchange: function (e) { key = e.target.value; sync(); draw(); } });
     const axisSelect = h('select', { id: 'x-axis', onchange: function (e) { axis = e.target.value; Amago.remember('axis', axis); draw(); } },
       Amago.AXES.map(function (a) { return h('option', { value: a[0], selected: a[0] === axis }, a[1]); }));
@@ -32,7 +37,7 @@
     let chart = null;
     main.append(h('div.page-head', h('h1', 'Compare'), h('div.spacer'), h('a.button', { href: '#/' }, 'All experiments')),
       h('div.compare-layout',
-        h('aside.card.compare-aside', h('h2', 'Experiments'), picker),
+        h('aside.card.compare-aside', h('h2', 'Experiments'), picker, h('h2', 'Groups (mean, min–max band)'), groupPicker),
         h('section.card.compare-main',
           h('div.toolbar', h('label', 'Metric ', keySelect), h('label', 'X axis ', axisSelect),
             h('label.smoothing', 'Smoothing ', slider, sliderValue)),
@@ -41,6 +46,7 @@
     function sync() {
       const q = new URLSearchParams();
       if (selected.size) q.set('ids', Array.from(selected).join(','));
+      if (selectedGroups.size) q.set('groups', Array.from(selectedGroups).join(','));
       if (key) q.set('key', key);
       history.replaceState(null, '', '#/compare' + (q.toString() ? '?' + q.toString() : ''));
     }
@@ -64,7 +70,28 @@
       if (experiments.length === 0) picker.append(h('p.muted', 'No experiments yet.'));
     }
 
+    function renderGroupPicker() {
+      groupPicker.replaceChildren.apply(groupPicker, groups.map(function (g) {
+        return h('label.pick', { dataset: { group: g.group } },
+          h('input', { type: 'checkbox', checked: selectedGroups.has(g.group), onchange: function (ev) {
+            if (ev.target.checked) selectedGroups.add(g.group); else selectedGroups.delete(g.group);
+            sync();
+            loadKeys().then(draw);
+          } }),
+          h('span.pick-name', g.group), h('span.muted.small', g.experiments + (g.experiments === 1 ? ' run' : ' runs')));
+      }));
+      if (groups.length === 0) groupPicker.append(h('p.muted', 'No groups yet.'));
+    }
+
     async function loadKeys() {
+      await Promise.all(Array.from(selectedGroups).filter(function (g) { return !keysByGroup.has(g); }).map(async function (g) {
+        try {
+          const members = (await AmagoAPI.get(AmagoAPI.groupPath(g))).experiments || [];
+          const keys = new Set();
+          for (const m of members) for (const k in m.metrics || {}) keys.add(k);
+          keysByGroup.set(g, Array.from(keys));
+        } catch (e) { keysByGroup.set(g, []); }
+      }));
       await Promise.all(Array.from(selected).filter(function (id) { return !keysByExperiment.has(id); }).map(async function (id) {
         try {
           keysByExperiment.set(id, (await AmagoAPI.get('/experiments/' + encodeURIComponent(id) + '/metrics')).keys || []);
@@ -72,6 +99,7 @@
       }));
       const all = new Set();
       for (const id of selected) for (const k of keysByExperiment.get(id) || []) all.add(k);
+      for (const g of selectedGroups) for (const k of keysByGroup.get(g) || []) all.add(k);
       const keys = Array.from(all).sort();
       if (!key || !all.has(key)) key = all.has('val/return') ? 'val/return' : (keys[0] || '');
       keySelect.replaceChildren.apply(keySelect, keys.map(function (k) { return h('option', { value: k, selected: k === key }, k); }));
@@ -81,7 +109,8 @@
     async function draw() {
       clearTimeout(timer);
       const ids = Array.from(selected).filter(function (id) { return (keysByExperiment.get(id) || []).indexOf(key) >= 0; });
-      hint.textContent = selected.size === 0 ? 'Pick experiments on the left to overlay their curves.'
+      const groupNames = Array.from(selectedGroups).filter(function (g) { return (keysByGroup.get(g) || []).indexOf(key) >= 0; });
+      hint.textContent = selected.size + selectedGroups.size === 0 ? 'Pick experiments or groups on the left to overlay their curves.'
         : !key ? 'The selected experiments have no metrics yet.'
           : ids.length < selected.size ? (selected.size - ids.length) + ' selected experiment(s) have no "' + key + '".' : '';
       const wanted = axis;
@@ -96,6 +125,17 @@
           }) };
         } catch (err) { return null; }
       }));
+      const aggregated = await Promise.all(groupNames.map(async function (g, gi) {
+        try {
+          const answer = await AmagoAPI.get(AmagoAPI.groupSeriesPath(g, key, { x: wanted, points: '200' }));
+          return answer.curves.map(function (c, ci) {
+            return { name: g + (c.label === 'all' ? '' : ' · ' + c.label) + ' (' + c.experiments.length + ' runs)',
+                     color: AmagoChart.PALETTE[(experiments.length + gi * 3 + ci) % AmagoChart.PALETTE.length], group: g,
+                     points: c.points.map(function (p) { return { x: p.x, value: p.mean, min: p.min, max: p.max }; }) };
+          });
+        } catch (err) { return []; }
+      }));
+      aggregated.forEach(function (curves) { series.push.apply(series, curves); });
       if (destroyed || wanted !== axis) return;
       if (!chart) chart = new AmagoChart.LineChart(chartBox, { height: 380, smoothing: smoothing });
       chart.formatX = Amago.axisFormatter(axis, 0);
@@ -112,16 +152,20 @@
 
     async function refresh() {
       try {
-        experiments = (await AmagoAPI.get('/experiments?limit=200')).experiments || [];
+        const answers = await Promise.all([AmagoAPI.get('/experiments?limit=200'), AmagoAPI.get('/groups')]);
+        experiments = answers[0].experiments || [];
+        groups = answers[1].groups || [];
       } catch (e) {
         Amago.notify('Could not load experiments: ' + e.message);
         return;
       }
       if (destroyed) return;
-      if (!initialized && selected.size === 0) experiments.slice(0, 3).forEach(function (e) { selected.add(e.id); });
+      if (!initialized && selected.size === 0 && selectedGroups.size === 0) experiments.slice(0, 3).forEach(function (e) { selected.add(e.id); });
       initialized = true;
       renderPicker();
+      renderGroupPicker();
       keysByExperiment.clear();
+      keysByGroup.clear();
       await loadKeys();
       await draw();
     }

@@ -64,8 +64,15 @@
       const canResume = e.status === 'stopped' || e.status === 'failed';
       header.replaceChildren.apply(header, [
         h('div', h('h1', e.name || e.id, ' ', Amago.statusBadge(e.status)),
-          h('div.muted', e.environment, ' · created ', h('span', { title: Amago.absoluteTime(e.created_at) }, Amago.relativeTime(e.created_at)))),
+          h('div.muted', e.environment, ' · created ', h('span', { title: Amago.absoluteTime(e.created_at) }, Amago.relativeTime(e.created_at)),
+            e.group ? h('span', ' · group ', Amago.groupLink(e.group)) : null,
+            (e.tags || []).length ? h('span.tags', (e.tags || []).map(function (t) { return Amago.tagChip(t); })) : null)),
         h('div.spacer'),
+        h('span.export-buttons',
+          h('a.button', { href: AmagoAPI.exportPath(e.id, 'jsonl'), download: '', id: 'export-jsonl',
+            title: 'spec, status history, checkpoints and every series as JSON lines' }, '↓ JSON lines'),
+          h('a.button', { href: AmagoAPI.exportPath(e.id, 'zip'), download: '', id: 'export-zip',
+            title: 'spec, status history, checkpoints and every series as CSV files in a zip' }, '↓ Zip of CSV')),
         h('a.button', { href: '#/compare?ids=' + encodeURIComponent(e.id) }, 'Compare'),
         canStop ? h('button.danger', { type: 'button', id: 'stop', onclick: function () { act('stop'); } }, e.status === 'queued' ? 'Cancel' : 'Stop') : null,
         canResume ? h('button.primary', { type: 'button', id: 'resume', onclick: function () { act('resume'); } }, 'Resume') : null,
@@ -78,11 +85,15 @@
       const p = e.progress || {};
       const latest = e.latest_metrics || {};
       const ret = p.last_return !== null && p.last_return !== undefined ? p.last_return : latest['val/return'];
+      const returns = summaries['val/return'];
       stats.replaceChildren.apply(stats, [
         h('div.stat.stat-wide', h('div.stat-label', 'Progress'), Amago.progressBar(e)),
         stat('Env steps', AmagoChart.formatNumber(p.env_steps)),
         stat('Gradient steps', AmagoChart.formatNumber(p.grad_steps)),
-        stat('Eval return', AmagoChart.formatNumber(ret)),
+        stat('Eval return', AmagoChart.formatNumber(ret), returns ? h('span.return-stats', ['best', 'min', 'max'].map(function (k, i) {
+          return h('span', { dataset: { stat: k, value: returns[k] === null ? '' : String(returns[k]) } },
+            (i ? ' · ' : '') + k + ' ' + AmagoChart.formatNumber(returns[k]));
+        })) : null),
         stat('Success', percent(p.last_success_rate)),
         stat('Running time', e.started_at ? AmagoChart.formatDuration(((e.finished_at ? Date.parse(e.finished_at) : Date.now()) - Date.parse(e.started_at)) / 1000) : '–',
           p.phase && e.status === 'running' ? Amago.phaseText(p.phase) : null),
@@ -127,7 +138,12 @@
       renderStats();
       if (full) { renderHistory(); renderSpec(); }
       const epoch = (e.progress || {}).epoch;
-      if (epoch !== lastEpoch) { lastEpoch = epoch; loadCheckpoints(); }
+      if (epoch !== lastEpoch) {
+        // A new epoch brings checkpoints and moves the best / min / max of each metric.
+        if (lastEpoch !== -1) loadKeys().catch(function () { /* the next epoch retries */ });
+        lastEpoch = epoch;
+        loadCheckpoints();
+      }
       if (statusChanged && !full) refresh();
     }
 
@@ -137,9 +153,14 @@
       return e;
     }
 
+    let summaries = {};
     async function loadKeys() {
       const keys = await AmagoAPI.get('/experiments/' + encodeURIComponent(id) + '/metrics');
-      if (!destroyed) panel.setKeys(keys.keys || []);
+      if (destroyed) return;
+      summaries = keys.summaries || {};
+      panel.setKeys(keys.keys || []);
+      panel.setSummaries(summaries);
+      if (experiment) renderStats();
     }
 
     async function act(what) {

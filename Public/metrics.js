@@ -36,6 +36,7 @@
       this.axis = setting('axis', 'env_steps');
       this.smoothing = Number(setting('smoothing', '0.6'));
       this.filter = '';
+      this.summaries = {};
       this.groups = new Map();  // name → {name, keys: [], details, grid, count, rendered}
       this.cards = new Map();   // key → card
       this.visible = new Set();
@@ -120,9 +121,11 @@
 
     makeCard(key) {
       const box = h('div.chart-box');
-      const title = h('div.chart-title', h('span.mono', key), h('span.muted.small.chart-meta'));
+      const meta = h('span.muted.small.chart-meta');
+      const csv = h('a.csv', { href: AmagoAPI.csvPath(this.id, key, this.axis), download: '', title: 'every point of ' + key + ' as CSV' }, 'CSV');
+      const title = h('div.chart-title', h('span.mono', key), meta, csv);
       const element = h('div.chart-card', { dataset: { key: key } }, title, box);
-      const card = { key: key, element: element, box: box, meta: title.lastChild, points: [], loaded: false,
+      const card = { key: key, element: element, box: box, meta: meta, csv: csv, points: [], loaded: false,
                      loading: false, buffer: [], dirty: false, chart: null, downsampled: false };
       element.__card = card;
       AmagoChart.whenVisible(element, () => this.load(card));
@@ -162,8 +165,28 @@
       card.chart.smoothing = this.smoothing;
       card.chart.setSeries([{ name: card.key, points: card.points }]);
       card.dirty = false;
+      this.renderMeta(card);
+    }
+
+    /** The card's read-out: the last value and, from the run's summary, best, min and max. */
+    renderMeta(card) {
       const last = card.points.length ? card.points[card.points.length - 1].value : null;
-      card.meta.textContent = 'last ' + AmagoChart.formatNumber(last) + (card.downsampled ? ' · min/max bands' : '');
+      const summary = this.summaries[card.key];
+      const parts = [h('span', { dataset: { stat: 'last', value: last === null ? '' : String(last) } }, 'last ' + AmagoChart.formatNumber(last))];
+      if (summary) {
+        for (const stat of ['best', 'min', 'max']) {
+          parts.push(' · ', h('span', { dataset: { stat: stat, value: summary[stat] === null ? '' : String(summary[stat]) },
+            title: stat === 'best' ? 'best is the ' + summary.best_is : null }, stat + ' ' + AmagoChart.formatNumber(summary[stat])));
+        }
+      }
+      if (card.downsampled) parts.push(' · min/max bands');
+      card.meta.replaceChildren.apply(card.meta, parts);
+    }
+
+    /** Per key: the run's count, last, best, min and max (from the metrics listing). */
+    setSummaries(summaries) {
+      this.summaries = summaries || {};
+      for (const card of this.cards.values()) if (card.loaded) this.renderMeta(card);
     }
 
     /** Live points from the stream: merged into loaded charts, buffered for loading ones. */
@@ -208,6 +231,7 @@
       this.axis = axis;
       remember('axis', axis);
       for (const card of this.cards.values()) {
+        card.csv.href = AmagoAPI.csvPath(this.id, card.key, axis);
         if (!card.loaded && !card.loading) continue;
         card.loaded = false;
         card.loading = false;

@@ -8,15 +8,15 @@ import Testing
 @Suite("Dashboard in headless Chromium", .serialized)
 struct DashboardTests {
     /// A small T-Maze run: well under a second per epoch, an evaluation every epoch.
-    static func tinySpecJSON() throws -> String {
+    static func tinySpecJSON(epochs: Int = 2000, name: String = "tmaze-dashboard", evaluationTimesteps: Int = 16) throws -> String {
         var s = try ExperimentSpec.recommended(for: "tmaze_passive")
-        s.name = "tmaze-dashboard"
+        s.name = name
         s.environmentParameters = ["corridor_length": .number(4)]
         s.model.dModel = 16; s.model.layers = 1; s.model.heads = 2; s.model.dFeedForward = 32
         s.model.timestepHidden = 16; s.model.timestepOutput = 16; s.model.actorHidden = 16; s.model.criticHidden = 16
-        s.schedule.epochs = 2000; s.schedule.parallelActors = 2; s.schedule.timestepsPerEpoch = 16
+        s.schedule.epochs = epochs; s.schedule.parallelActors = 2; s.schedule.timestepsPerEpoch = 16
         s.schedule.batchesPerEpoch = 4; s.schedule.batchSize = 4; s.schedule.maxSequenceLength = 10
-        s.evaluation.interval = 1; s.evaluation.timesteps = 16; s.evaluation.actors = 2
+        s.evaluation.interval = 1; s.evaluation.timesteps = evaluationTimesteps; s.evaluation.actors = 2
         s.checkpointInterval = 2
         return String(decoding: try s.encoded(), as: UTF8.self)
     }

@@ -19,9 +19,9 @@ enum Seed {
     }
 
     /// A service on a free loopback port over a fresh data folder, serving the dashboard.
-    static func host() throws -> (ServiceHost, URL) {
+    static func host(workers: Int = 1) throws -> (ServiceHost, URL) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-dashboard-\(UUID().uuidString)")
-        let options = ServiceOptions(port: 0, dataDirectory: folder, workers: 1, pollInterval: 0.1,
+        let options = ServiceOptions(port: 0, dataDirectory: folder, workers: workers, pollInterval: 0.1,
                                      publicDirectory: publicDirectory)
         return (try ServiceHost(options: options), folder)
     }
@@ -36,16 +36,19 @@ enum Seed {
     }
 
     /// One finished experiment: created `hoursAgo`, moved through running to `status`, with
-    /// `epochs` epochs of metrics under `keys` (curves shaped by the key's name).
+    /// `epochs` epochs of metrics under `keys` (curves shaped by the key's name), in `group` with `tags`.
     @discardableResult
     static func experiment(_ store: Store, name: String, environment: String, status: ExperimentStatus,
                            epochs: Int, hoursAgo: Double, keys: [String], pointsPerEpoch: Int = 1,
-                           seed: UInt64 = 1) throws -> String {
+                           seed: UInt64 = 1, group: String? = nil, tags: [String] = []) throws -> String {
         var spec = try ExperimentSpec.recommended(for: environment)
         spec.name = name
+        spec.group = group
+        spec.tags = tags
         let text = String(decoding: try spec.encoded(), as: UTF8.self)
         let created = Date().addingTimeInterval(-hoursAgo * 3600)
-        let id = try store.createExperiment(NewExperiment(name: name, environment: environment, spec: text, epochs: epochs),
+        let id = try store.createExperiment(NewExperiment(name: name, environment: environment, spec: text, epochs: epochs,
+                                                          group: group, tags: tags),
                                             now: created).experiment.id
         let started = created.addingTimeInterval(20)
         try store.transition(id: id, to: .running, reason: "claimed by worker-1", now: started)
