@@ -1,4 +1,5 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
 
 // The modules where concurrency lives (the HTTP server, the database, the worker pool, the
@@ -7,7 +8,25 @@ let checked: [SwiftSetting] = [.swiftLanguageMode(.v6), .treatAllWarnings(as: .e
 // The numeric modules (and the environments and tests built on them) stay in the Swift 5
 // mode: tensors and environments are handed from thread to thread, never used by two at once,
 // which strict checking could only express by wrapping every buffer in a lock or a box.
-let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5)] + hostCPU
+
+/// The numeric kernels' SIMD code is built for the host's vector units: with AVX2 and FMA
+/// (every x86 machine since 2013), 8-lane float vectors are one instruction instead of two SSE
+/// ones. Floating-point results are unchanged (no fused multiply-adds are formed). Set
+/// `AMAGO_TARGET_CPU` to an LLVM CPU name to choose (`x86-64` builds for any x86-64 machine).
+var hostCPU: [SwiftSetting] {
+    if let chosen = ProcessInfo.processInfo.environment["AMAGO_TARGET_CPU"], !chosen.isEmpty {
+        return [.unsafeFlags(["-target-cpu", chosen])]
+    }
+    #if arch(x86_64) && os(Linux)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    let present = Set(flags.split(separator: " ").map(String.init))
+    return ["avx2", "fma", "bmi2", "f16c", "movbe"].allSatisfy(present.contains) ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    #else
+    return []
+    #endif
+}
 
 let package = Package(
     name: "Amago",
