@@ -4,5 +4,5 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints a table, or one JSON object with --json.",
-        subcommands: [BenchEngine.self, BenchAgent.self, BenchAct.self, BenchCollect.self, BenchHTTP.self])
+        subcommands: [BenchEngine.self, BenchAgent.self, BenchEpoch.self, BenchAct.self, BenchCollect.self, BenchHTTP.self])
 }

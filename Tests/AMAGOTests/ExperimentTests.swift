@@ -101,6 +101,41 @@ import Testing
         #expect(a == b)
     }
 
+    /// With the overlap off, each epoch collects with the policy its predecessor just trained
+    /// (no lag): the first epoch is the overlapped run's, later ones differ, and the run is as
+    /// deterministic and as long as the overlapped one.
+    @Test func sequentialEpochs_collectWithThePolicyJustTrained() throws {
+        struct Point: Equatable { var key: String, value: Double, environmentSteps: Int, gradientSteps: Int, epoch: Int }
+        func run(overlap: Bool) throws -> (outcome: ExperimentOutcome, points: [Point]) {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("amago-seq-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            var spec = ExperimentTests.tinySpec()
+            // A policy that moves within one epoch of training (three steps, no warm-up).
+            spec.schedule.learningRate = 0.05
+            spec.schedule.warmupSteps = 0
+            let sink = MemoryMetricSink()
+            let experiment = try Experiment(spec: spec, directory: folder, sink: sink)
+            experiment.overlapsCollection = overlap
+            let outcome = try experiment.run()
+            return (outcome, sink.points.filter { !$0.key.hasPrefix("perf/") }.map {
+                Point(key: $0.key, value: $0.value, environmentSteps: $0.environmentSteps, gradientSteps: $0.gradientSteps, epoch: $0.epoch)
+            })
+        }
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(before) }
+        let overlapped = try run(overlap: true), sequential = try run(overlap: false), again = try run(overlap: false)
+        #expect(sequential.points == again.points, "sequential runs are deterministic")
+        #expect(sequential.outcome.epochsCompleted == 4 && sequential.outcome.environmentSteps == overlapped.outcome.environmentSteps
+                && sequential.outcome.gradientSteps == overlapped.outcome.gradientSteps)
+        let firstEpoch = { (points: [Point]) in points.filter { $0.epoch == 0 } }
+        #expect(!firstEpoch(sequential.points).isEmpty && firstEpoch(sequential.points) == firstEpoch(overlapped.points),
+                "epoch 0 collects with the initial policy either way")
+        let later = { (points: [Point]) in points.filter { $0.epoch > 0 && $0.key.hasPrefix("train/") }.map(\.value) }
+        #expect(later(sequential.points).count == later(overlapped.points).count)
+        #expect(later(sequential.points) != later(overlapped.points), "later epochs train on data from a newer policy")
+    }
+
     /// `amago train` killed with SIGKILL after a checkpoint, then resumed, ends with every epoch
     /// recorded exactly once and a replay buffer within its bound.
     @Test func killedTrainingRun_resumesWithAContinuousHistory() throws {

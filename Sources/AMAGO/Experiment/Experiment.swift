@@ -51,6 +51,10 @@ public final class Experiment {
     let explorationRNG: RandomGenerator
     /// Called whenever the phase changes and after every epoch.
     public var onProgress: ((ExperimentProgress) -> Void)?
+    /// Whether the next epoch's collection (and evaluation) runs while this epoch trains, with a
+    /// policy lag of one epoch (the default); off, every epoch collects and then trains, which
+    /// `amago bench epoch` uses to time the training phase alone.
+    public var overlapsCollection = true
     public private(set) var epoch = 0, environmentSteps = 0, gradientSteps = 0
     var lastReturn: Double?, lastSuccess: Double?, stepsPerSecond = 0.0
     /// Training seconds of earlier processes of this run, less the set-up time of this one
@@ -143,7 +147,7 @@ public final class Experiment {
             if shouldStop() { return try stop(&lastSaved) }
             let statistics = try buffer.endCollection()
             try record(["buffer/files": Double(statistics.totalFiles), "buffer/deleted": Double(statistics.deletedFiles)])
-            if epoch + 1 < s.epochs {
+            if epoch + 1 < s.epochs, overlapsCollection {
                 // The policy as it is before this epoch's training: its lag is one epoch.
                 try actingAgent.copyWeights(from: agent)
                 let next = epoch + 1
