@@ -8,7 +8,7 @@ import Storage
         try withTestStore(kind) { test throws in
             #expect(try test.store.appliedMigrations()
                 == ["v1-experiments", "v1-metrics", "v1-checkpoints-sessions", "v2-metric-points-by-series",
-                    "v3-leases-checkpoint-chunks"])
+                    "v3-leases-checkpoint-chunks", "v4-groups-tags-sweeps"])
             let journal: [StoreKind: String] = [.file: "wal", .memory: "memory", .postgres: "postgres"]
             #expect(try test.store.journalMode() == journal[kind])
             #expect(try test.store.integrityCheck() == ["ok"])
