@@ -64,7 +64,7 @@ class Client:
         method: str,
         path: str,
         body: Any = None,
-        query: Optional[Mapping[str, Any]] = None,
+        query: Union[None, Mapping[str, Any], Sequence[Tuple[str, Any]]] = None,
         headers: Optional[Mapping[str, str]] = None,
     ) -> Any:
         """Sends one request and returns the decoded JSON answer (None for an empty body).
@@ -83,12 +83,17 @@ class Client:
         method: str,
         path: str,
         body: Any = None,
-        query: Optional[Mapping[str, Any]] = None,
+        query: Union[None, Mapping[str, Any], Sequence[Tuple[str, Any]]] = None,
         headers: Optional[Mapping[str, str]] = None,
     ) -> Tuple[int, Dict[str, str], bytes]:
-        """Sends one request; the status, headers and raw body, whatever the status."""
+        """Sends one request; the status, headers and raw body, whatever the status.
+
+        ``query`` is a mapping, or a sequence of pairs for a parameter that repeats; None values
+        are left out.
+        """
         if query:
-            pairs = {k: _query_value(v) for k, v in query.items() if v is not None}
+            items = query.items() if isinstance(query, Mapping) else query
+            pairs = [(k, _query_value(v)) for k, v in items if v is not None]
             if pairs:
                 path = path + "?" + urllib.parse.urlencode(pairs)
         all_headers: Dict[str, str] = {"Accept": "application/json"}
@@ -116,13 +121,30 @@ class Client:
         """One experiment: status, spec, history, progress, latest metrics (and ``collection``)."""
         return dict(self.request("GET", f"/experiments/{_quote(experiment_id)}"))
 
-    def list_experiments(self, status: Optional[str] = None, limit: Optional[int] = None) -> List[JSON]:
-        """Experiments, newest first; every page unless ``limit`` caps the count."""
+    def list_experiments(
+        self,
+        status: Optional[str] = None,
+        limit: Optional[int] = None,
+        tag: Union[None, str, Sequence[str]] = None,
+        group: Optional[str] = None,
+        environment: Optional[str] = None,
+        search: Optional[str] = None,
+        sweep: Optional[str] = None,
+    ) -> List[JSON]:
+        """Experiments, newest first; every page unless ``limit`` caps the count.
+
+        Every filter given must hold: ``tag`` (one, or several that must all be carried), ``group``,
+        ``environment``, ``search`` (a part of the name, any case) and ``sweep`` (a sweep's id).
+        """
+        tags = [tag] if isinstance(tag, str) else list(tag or [])
         out: List[JSON] = []
         cursor: Optional[str] = None
         while True:
             page_size = 1000 if limit is None else min(1000, limit - len(out))
-            page = self.request("GET", "/experiments", query={"status": status, "limit": page_size, "cursor": cursor})
+            query: List[Tuple[str, Any]] = [("status", status), ("limit", page_size), ("cursor", cursor), ("group", group),
+                                            ("environment", environment), ("q", search), ("sweep", sweep)]
+            query += [("tag", t) for t in tags]
+            page = self.request("GET", "/experiments", query=query)
             out.extend(page.get("experiments", []))
             cursor = page.get("next_cursor")
             if not cursor or (limit is not None and len(out) >= limit):
@@ -192,6 +214,81 @@ class Client:
         path = f"/experiments/{_quote(experiment_id)}/metrics/{urllib.parse.quote(key, safe='/')}"
         body = self.request("GET", path, query={"x": x, "max_points": max_points, "after": after})
         return MetricSeries.from_json(body)
+
+    def metric_csv(self, experiment_id: str, key: str, x: str = "env_steps") -> str:
+        """Every point of one metric as CSV text (``env_steps,grad_steps,epoch,wall_time,value``), in increasing ``x``."""
+        path = f"/experiments/{_quote(experiment_id)}/metrics/{urllib.parse.quote(key, safe='/')}.csv"
+        return self._download(path, {"x": x}).decode("utf-8")
+
+    def export(self, experiment_id: str, format: str = "jsonl") -> bytes:
+        """The whole experiment: spec, status history, checkpoint list and every series.
+
+        ``format`` is ``"jsonl"`` (one JSON object per line) or ``"zip"`` (JSON files and one CSV per key).
+        """
+        return self._download(f"/experiments/{_quote(experiment_id)}/export", {"format": format})
+
+    def _download(self, path: str, query: Mapping[str, Any]) -> bytes:
+        status, _, data = self.raw_request("GET", path, query=query)
+        if status >= 400:
+            raise error_for(status, data)
+        return data
+
+    # MARK: studies
+
+    def create_sweep(
+        self,
+        spec: Mapping[str, Any],
+        grid: Mapping[str, Sequence[Any]],
+        name: Optional[str] = None,
+        group: Optional[str] = None,
+        tags: Optional[Sequence[str]] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> JSON:
+        """One experiment per point of ``grid`` over ``spec``, all in one group.
+
+        ``grid`` maps spec field paths (``"seed"``, ``"agent.gamma"``) to the values to try. Every
+        point is validated before any is queued: one bad value raises :class:`InvalidInput` naming
+        its path, and nothing is created. Answers the sweep with its ``experiments``.
+        """
+        body: Dict[str, Any] = {"spec": dict(spec), "grid": {k: list(v) for k, v in grid.items()}}
+        for field, value in (("name", name), ("group", group), ("tags", None if tags is None else list(tags))):
+            if value is not None:
+                body[field] = value
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return dict(self.request("POST", "/sweeps", body, headers=headers))
+
+    def sweep(self, sweep_id: str, keys: Optional[Sequence[str]] = None) -> JSON:
+        """A sweep and its points: status, sweep values and per metric count, last, best, min, max."""
+        query = {"keys": ",".join(keys)} if keys else None
+        return dict(self.request("GET", f"/sweeps/{_quote(sweep_id)}", query=query))
+
+    def group(self, group: str, keys: Optional[Sequence[str]] = None) -> JSON:
+        """A group's experiments with, per metric, count, last, best, min and max."""
+        query = {"keys": ",".join(keys)} if keys else None
+        return dict(self.request("GET", f"/groups/{_quote(group)}", query=query))
+
+    def groups(self) -> List[JSON]:
+        """Every group with its experiment count per status."""
+        return list(self.request("GET", "/groups").get("groups", []))
+
+    def tags(self) -> List[JSON]:
+        """Every tag in use with how many experiments carry it."""
+        return list(self.request("GET", "/tags").get("tags", []))
+
+    def group_series(
+        self,
+        group: str,
+        key: str,
+        x: str = "env_steps",
+        points: Optional[int] = None,
+        split: Optional[Sequence[str]] = None,
+    ) -> JSON:
+        """One metric averaged across a group's runs: a curve per value of the ``split`` paths
+        (by default the sweep's paths other than ``seed``; ``[]`` for one curve), each point with
+        ``mean``, ``min``, ``max``, ``std`` and ``count`` on a common x grid."""
+        path = f"/groups/{_quote(group)}/series/{urllib.parse.quote(key, safe='/')}"
+        query = {"x": x, "points": points, "split": None if split is None else ",".join(split)}
+        return dict(self.request("GET", path, query=query))
 
     def checkpoints(self, experiment_id: str) -> List[Checkpoint]:
         """The experiment's checkpoints, oldest first."""
