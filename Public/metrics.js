@@ -123,7 +123,7 @@
       const box = h('div.chart-box');
       const meta = h('span.muted.small.chart-meta');
       const csv = h('a.csv', { href: AmagoAPI.csvPath(this.id, key, this.axis), download: '', title: 'every point of ' + key + ' as CSV' }, 'CSV');
-      const title = h('div.chart-title', h('span.mono', key), meta, csv);
+      const title = h('div.chart-title', h('span.mono', key), h('span.chart-side', meta, csv));
       const element = h('div.chart-card', { dataset: { key: key } }, title, box);
       const card = { key: key, element: element, box: box, meta: meta, csv: csv, points: [], loaded: false,
                      loading: false, buffer: [], dirty: false, chart: null, downsampled: false };
