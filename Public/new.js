@@ -85,17 +85,34 @@
       });
     }
 
+    /** The study labels: a group name and comma-separated tags (absent from the spec when empty). */
+    function labelFields() {
+      const group = h('input', { type: 'text', name: 'group', value: spec.group || '', placeholder: 'none', onchange: function (e) {
+        const v = e.target.value.trim();
+        if (v) spec.group = v; else delete spec.group;
+      } });
+      const tags = h('input', { type: 'text', name: 'tags', value: (spec.tags || []).join(', '), placeholder: 'comma-separated',
+        onchange: function (e) {
+          const list = e.target.value.split(',').map(function (t) { return t.trim(); }).filter(Boolean);
+          if (list.length) spec.tags = list; else delete spec.tags;
+        } });
+      return [h('div.field', { dataset: { path: 'group' } }, h('label', 'group'), group, h('div.field-error')),
+        h('div.field', { dataset: { path: 'tags' } }, h('label', 'tags'), tags, h('div.field-error'))];
+    }
+
     function renderForm() {
-      const scalars = Object.entries(spec).filter(function (kv) { return kv[1] === null || typeof kv[1] !== 'object' || Array.isArray(kv[1]); });
+      const scalars = Object.entries(spec).filter(function (kv) {
+        return kv[0] !== 'group' && kv[0] !== 'tags' && (kv[1] === null || typeof kv[1] !== 'object' || Array.isArray(kv[1]));
+      });
       const top = {};
       scalars.forEach(function (kv) { top[kv[0]] = kv[1]; });
       const nested = {};
       const order = ['environment', 'schedule', 'model', 'agent', 'evaluation', 'exploration', 'checkpoints'];
       const rank = function (k) { const i = order.indexOf(k); return i < 0 ? order.length : i; };
-      Object.keys(spec).filter(function (k) { return !(k in top); })
+      Object.keys(spec).filter(function (k) { return !(k in top) && k !== 'group' && k !== 'tags'; })
         .sort(function (a, b) { return rank(a) - rank(b) || a.localeCompare(b); })
         .forEach(function (k) { nested[k] = spec[k]; });
-      formArea.replaceChildren.apply(formArea, [h('div.fields.top-fields', section(top, ''))].concat(section(nested, '')));
+      formArea.replaceChildren.apply(formArea, [h('div.fields.top-fields', section(top, ''), labelFields())].concat(section(nested, '')));
     }
 
     function switchMode(next) {
@@ -118,7 +135,9 @@
       const unplaced = [];
       for (const f of fields) {
         const path = normalizePath(f.field);
-        const target = path && formArea.querySelector('[data-path="' + CSS.escape(path) + '"]');
+        // A tag's error (`tags[1]`) goes beside the one tags field.
+        const shown = /^tags\.\d+$/.test(path) ? 'tags' : path;
+        const target = shown && formArea.querySelector('[data-path="' + CSS.escape(shown) + '"]');
         const message = f.message || 'expected ' + f.expected;
         if (target && mode === 'form') {
           target.classList.add('invalid');

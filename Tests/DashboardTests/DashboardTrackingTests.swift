@@ -133,6 +133,43 @@ struct DashboardTrackingTests {
         #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
     }
 
+    @Test func newExperimentForm_setsGroupAndTags_andPlacesTheirErrors() throws {
+        let (host, folder) = try Seed.host(workers: 0)  // nothing trains: the test reads the record
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try host.start()
+        let browser = try Chromium()
+        defer {
+            browser.close()
+            host.shutdown(gracePeriod: .seconds(2), jobDeadline: 10)
+        }
+        try browser.navigate("http://127.0.0.1:\(host.port)/#/new")
+        try browser.waitFor("document.querySelector('[name=\"environment.name\"]')?.value === 'tmaze_passive' && "
+                            + "document.querySelector('[name=\"tags\"]')", what: "the form with its group and tags fields")
+        func fill(_ name: String, _ value: String) throws {
+            try browser.evaluate("""
+                (() => { const i = document.querySelector('[name="\(name)"]'); i.value = \(try DashboardTests.js(value));
+                         i.dispatchEvent(new Event('change')); })()
+                """)
+        }
+        try fill("group", "form-study")
+        try fill("tags", "baseline, " + String(repeating: "x", count: 101))
+        try browser.evaluate("document.getElementById('create').click()")
+        let message = try browser.waitFor("document.querySelector('.field.invalid[data-path=\"tags\"] .field-error')?.textContent",
+                                          what: "the second tag's error beside the tags field")
+        #expect((message as? String)?.contains("100 characters") == true, "\(message)")
+        #expect(try host.store.listExperiments().experiments.isEmpty, "nothing was queued")
+
+        try fill("tags", " baseline , gamma ,, ")
+        try browser.evaluate("document.getElementById('create').click()")
+        let hash = try browser.waitFor("location.hash.startsWith('#/experiments/') && location.hash", what: "the new experiment's page")
+        let id = try #require((hash as? String)?.replacingOccurrences(of: "#/experiments/", with: ""))
+        let record = try host.store.experiment(id: id)
+        #expect(record.group == "form-study" && record.tags == ["baseline", "gamma"], "\(String(describing: record.group)) \(record.tags)")
+        try browser.waitFor("document.querySelector('.page-head a.group-link[data-group=\"form-study\"]') && "
+                            + "document.querySelectorAll('.page-head a.tag').length === 2", what: "the group and tags on its page")
+        #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
+    }
+
     @Test func threeHundredExperimentsInThirtyGroups_listFiltersByTagAndGroupQuickly() throws {
         let (host, folder) = try Seed.host()
         defer { try? FileManager.default.removeItem(at: folder) }
