@@ -5,11 +5,16 @@ import Storage
 
 extension API {
     /// `POST /experiments`: validates the spec and enqueues it; 201 with `Location`.
+    /// The request's `Idempotency-Key` header; nil when absent or empty.
+    static func idempotencyKey(_ request: HTTPRequest) -> String? {
+        request.headers["Idempotency-Key"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     func createExperiment(_ request: HTTPRequest) throws -> HTTPResponse {
         let value = try JSONBody.parse(request.body)
         let spec = try ExperimentSpec(value: value)
         let normalized = String(decoding: JSONBody.encode(spec.json), as: UTF8.self)
-        let key = request.headers["Idempotency-Key"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = Self.idempotencyKey(request)
         let creation = try store.createExperiment(NewExperiment(
             name: spec.name, environment: spec.environment, spec: normalized, epochs: spec.schedule.epochs,
             idempotencyKey: key, requestHash: key.map { _ in Self.fingerprint(normalized) },

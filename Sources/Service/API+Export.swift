@@ -52,13 +52,13 @@ extension API {
         zip.add("\(id)/spec.json", Array(experiment.spec.utf8))
         var historyCSV = CSVText(header: ["at", "from", "to", "reason"])
         for c in history {
-            historyCSV.row([Self.isoTime(c.at), c.from?.rawValue ?? "", c.to.rawValue, c.reason])
+            historyCSV.row([JSONBody.timestamp(c.at), c.from?.rawValue ?? "", c.to.rawValue, c.reason])
         }
         zip.add("\(id)/status_history.csv", historyCSV.bytes)
         var checkpointCSV = CSVText(header: ["id", "epoch", "env_steps", "grad_steps", "eval_return", "size_bytes", "created_at", "url"])
         for c in checkpoints {
             checkpointCSV.row([c.id, String(c.epoch), String(c.environmentSteps), String(c.gradientSteps),
-                               c.evalReturn.map(MetricCSV.number) ?? "", String(c.sizeBytes), Self.isoTime(c.createdAt),
+                               c.evalReturn.map(MetricCSV.number) ?? "", String(c.sizeBytes), JSONBody.timestamp(c.createdAt),
                                "/checkpoints/\(c.id)"])
         }
         zip.add("\(id)/checkpoints.csv", checkpointCSV.bytes)
@@ -88,11 +88,6 @@ extension API {
             String(part.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
         }.filter { !$0.isEmpty && $0 != "." && $0 != ".." }
         return parts.isEmpty ? "metric" : parts.joined(separator: "/")
-    }
-
-    static func isoTime(_ date: Date) -> String {
-        if case .string(let s) = JSONBody.date(date) { return s }
-        return ""
     }
 }
 

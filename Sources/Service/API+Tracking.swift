@@ -9,7 +9,7 @@ extension API {
     /// generated spec is validated before any is queued. 201 with `Location`.
     func createSweep(_ request: HTTPRequest) throws -> HTTPResponse {
         let plan = try SweepPlan(body: try JSONBody.parse(request.body))
-        let key = request.headers["Idempotency-Key"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = Self.idempotencyKey(request)
         let creation = try store.createSweep(NewSweep(
             name: plan.name, group: plan.group, baseSpec: plan.baseSpecText, grid: plan.gridText,
             experiments: plan.experiments, idempotencyKey: key,
@@ -73,7 +73,10 @@ extension API {
             let values = Self.pointValues(member, paths: split)
             let label = split.isEmpty ? "all" : split.map { "\($0)=\(Self.text(values[$0] ?? .null))" }.joined(separator: ", ")
             var curve = curves[label] ?? (values, [], [])
-            guard let series = try? store.series(experimentID: member.id, key: key, axis: axis, maxPoints: 2000) else {
+            let series: MetricSeries
+            do {
+                series = try store.series(experimentID: member.id, key: key, axis: axis, maxPoints: 2000)
+            } catch StorageError.notFound {
                 curves[label] = curve
                 continue  // this run has not recorded the metric (yet)
             }

@@ -38,8 +38,13 @@ enum JSONBody {
     /// An RFC 3339 timestamp with milliseconds, or `null`.
     static func date(_ d: Date?) -> JSONValue {
         guard let d else { return .null }
+        return .string(timestamp(d))
+    }
+
+    /// The RFC 3339 text of `date` with milliseconds (as `date` writes it).
+    static func timestamp(_ d: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return .string(formatter.string(from: d))
+        return formatter.string(from: d)
     }
 }

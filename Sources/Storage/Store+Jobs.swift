@@ -16,7 +16,7 @@ extension Store {
     public func claimNext(workerID: String, lease: TimeInterval = Store.defaultLease, skipping: [String] = [],
                           now: Date = Date()) throws -> ExperimentRecord? {
         try write { db in
-            let skip = skipping.isEmpty ? "" : " AND environment NOT IN (" + skipping.map { _ in "?" }.joined(separator: ", ") + ")"
+            let skip = skipping.isEmpty ? "" : " AND environment NOT IN (\(Self.placeholders(skipping.count)))"
             guard let row = try db.queryOne("""
                 SELECT \(ExperimentRecord.columns) FROM experiments WHERE status = 'queued'\(skip)
                 ORDER BY queued_at, id LIMIT 1 \(db.dialect.skipLockedRows)

@@ -267,8 +267,8 @@ extension Store {
         guard !experimentIDs.isEmpty, keys?.isEmpty != true else { return [:] }
         return try read { db in
             var result: [String: [String: MetricSummary]] = [:]
-            var lastPoint: [Int64: (experiment: String, key: String)] = [:]
-            for chunk in stride(from: 0, to: experimentIDs.count, by: 400).map({ Array(experimentIDs[$0..<Swift.min($0 + 400, experimentIDs.count)]) }) {
+            var lastPoint: [Int: (experiment: String, key: String)] = [:]
+            for chunk in Self.chunks(experimentIDs) {
                 var sql = """
                     SELECT s.experiment_id AS experiment_id, s.key AS key, count(p.id) AS n, min(p.value) AS lo,
                         max(p.value) AS hi, max(p.id) AS last_id
@@ -285,15 +285,13 @@ extension Store {
                     result[experiment, default: [:]][key] = MetricSummary(
                         count: try row.int("n"), last: .nan, min: try row.doubleOrNaN("lo"), max: try row.doubleOrNaN("hi"),
                         lastX: 0, direction: MetricDirection(key: key))
-                    lastPoint[Int64(try row.int("last_id"))] = (experiment, key)
+                    lastPoint[try row.int("last_id")] = (experiment, key)
                 }
             }
-            let ids = Array(lastPoint.keys)
-            for start in stride(from: 0, to: ids.count, by: 400) {
-                let chunk = Array(ids[start..<Swift.min(start + 400, ids.count)])
+            for chunk in Self.chunks(Array(lastPoint.keys)) {
                 for row in try db.query("SELECT id, value, env_steps FROM metric_points WHERE id IN (\(Self.placeholders(chunk.count)))",
-                                        chunk.map { Int($0) }) {
-                    guard let owner = lastPoint[Int64(try row.int("id"))] else { continue }
+                                        chunk) {
+                    guard let owner = lastPoint[try row.int("id")] else { continue }
                     result[owner.experiment]?[owner.key]?.last = try row.doubleOrNaN("value")
                     result[owner.experiment]?[owner.key]?.lastX = try row.double("env_steps")
                 }
@@ -302,7 +300,13 @@ extension Store {
         }
     }
 
+    /// `?, ?, …`: `n` placeholders for an `IN (…)` list.
     static func placeholders(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }
+
+    /// Consecutive slices of at most 400 values, each small enough for one `IN (…)` list.
+    static func chunks<T>(_ values: [T]) -> [[T]] {
+        stride(from: 0, to: values.count, by: 400).map { Array(values[$0..<Swift.min($0 + 400, values.count)]) }
+    }
 
     static func requireSweep(_ db: any SQLTransaction, id: String) throws -> SweepRecord {
         guard let row = try db.queryOne("""
