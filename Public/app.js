@@ -96,6 +96,19 @@
       AmagoChart.formatNumber(known ? v : null));
   }
 
+  /** "best 1 · min 0 · max 1" from a summary, each part a `[data-stat][data-value]` span. */
+  function statParts(summary, stats) {
+    const parts = [];
+    stats.forEach(function (stat, i) {
+      const v = summary ? summary[stat] : null;
+      const known = v !== null && v !== undefined;
+      if (i > 0) parts.push(' · ');
+      parts.push(h('span', { dataset: { stat: stat, value: known ? String(v) : '' },
+        title: stat === 'best' && summary ? 'best is the ' + summary.best_is : null }, stat + ' ' + AmagoChart.formatNumber(known ? v : null)));
+    });
+    return parts;
+  }
+
   /** A progress bar with "epoch n / N" and the ETA of a running experiment. */
   function progressBar(e) {
     const p = e.progress || {};
@@ -188,7 +201,7 @@
   root.Amago = {
     h: h, pages: pages, statusBadge: statusBadge, relativeTime: relativeTime, absoluteTime: absoluteTime,
     progressBar: progressBar, phaseText: phaseText, groupHref: groupHref, groupLink: groupLink, tagChip: tagChip,
-    SUMMARY_STATS: SUMMARY_STATS, statLabel: statLabel, statValue: statValue, collectionText: collectionText, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
+    SUMMARY_STATS: SUMMARY_STATS, statLabel: statLabel, statValue: statValue, statParts: statParts, collectionText: collectionText, notify: notify, STATUSES: STATUSES, parseRoute: parseRoute,
   };
   document.addEventListener('DOMContentLoaded', start);
 })(this);

@@ -90,10 +90,7 @@
         h('div.stat.stat-wide', h('div.stat-label', 'Progress'), Amago.progressBar(e)),
         stat('Env steps', AmagoChart.formatNumber(p.env_steps)),
         stat('Gradient steps', AmagoChart.formatNumber(p.grad_steps)),
-        stat('Eval return', AmagoChart.formatNumber(ret), returns ? h('span.return-stats', ['best', 'min', 'max'].map(function (k, i) {
-          return h('span', { dataset: { stat: k, value: returns[k] === null ? '' : String(returns[k]) } },
-            (i ? ' · ' : '') + k + ' ' + AmagoChart.formatNumber(returns[k]));
-        })) : null),
+        stat('Eval return', AmagoChart.formatNumber(ret), returns ? h('span.return-stats', Amago.statParts(returns, ['best', 'min', 'max'])) : null),
         stat('Success', percent(p.last_success_rate)),
         stat('Running time', e.started_at ? AmagoChart.formatDuration(((e.finished_at ? Date.parse(e.finished_at) : Date.now()) - Date.parse(e.started_at)) / 1000) : '–',
           p.phase && e.status === 'running' ? Amago.phaseText(p.phase) : null),

@@ -147,7 +147,7 @@
           h('div.muted.small', h('span.mono', e.id), (e.tags || []).map(function (t) {
             return Amago.tagChip(t, function (tag) { setFilter({ tag: tag }); });
           }))),
-        h('td', e.group ? h('a.group-link', { href: Amago.groupHref(e.group), dataset: { group: e.group } }, e.group) : h('span.muted', '–')),
+        h('td', Amago.groupLink(e.group)),
         h('td', e.environment),
         h('td', Amago.statusBadge(e.status)),
         h('td.progress-col', Amago.progressBar(e)),

@@ -172,13 +172,9 @@
     renderMeta(card) {
       const last = card.points.length ? card.points[card.points.length - 1].value : null;
       const summary = this.summaries[card.key];
-      const parts = [h('span', { dataset: { stat: 'last', value: last === null ? '' : String(last) } }, 'last ' + AmagoChart.formatNumber(last))];
-      if (summary) {
-        for (const stat of ['best', 'min', 'max']) {
-          parts.push(' · ', h('span', { dataset: { stat: stat, value: summary[stat] === null ? '' : String(summary[stat]) },
-            title: stat === 'best' ? 'best is the ' + summary.best_is : null }, stat + ' ' + AmagoChart.formatNumber(summary[stat])));
-        }
-      }
+      // The last value drawn (live points included), then the run's summary.
+      const parts = Amago.statParts({ last: last }, ['last']);
+      if (summary) parts.push(' · ', ...Amago.statParts(summary, ['best', 'min', 'max']));
       if (card.downsampled) parts.push(' · min/max bands');
       card.meta.replaceChildren.apply(card.meta, parts);
     }
