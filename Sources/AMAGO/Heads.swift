@@ -102,8 +102,15 @@ extension Module {
 
     /// θ ← (1 − τ)·θ + τ·θ_source for every tensor (Polyak averaging).
     public func polyakUpdate(from source: Module, tau: Float) throws {
-        for ((_, target), (_, value)) in zip(namedTensors(), source.namedTensors()) {
-            try target.assign(zip(target.data, value.data).map { (1 - tau) * $0 + tau * $1 })
+        for ((name, target), (_, value)) in zip(namedTensors(), source.namedTensors()) {
+            guard target.shape == value.shape else {
+                throw AMAGOError.invalidConfiguration(field: name, message: "Polyak update between different architectures")
+            }
+            value.data.withUnsafeBufferPointer { v in
+                target.withMutableData { t in
+                    for i in 0..<t.count { t[i] = (1 - tau) * t[i] + tau * v[i] }
+                }
+            }
         }
     }
 

@@ -57,8 +57,33 @@ public final class AdamW {
     /// The global L2 norm of all parameters' gradients.
     public func gradientNorm() -> Float {
         var total: Double = 0
-        for (_, p) in parameters { for g in p.grad ?? [] { total += Double(g) * Double(g) } }
+        for (_, p) in parameters {
+            guard let grad = p.grad else { continue }
+            total += grad.withUnsafeBufferPointer(AdamW.sumOfSquares)
+        }
         return Float(total.squareRoot())
+    }
+
+    /// Σ g² in double precision, over eight interleaved partial sums so that the loop vectorises.
+    static func sumOfSquares(_ g: UnsafeBufferPointer<Float>) -> Double {
+        var partial = SIMD8<Double>()
+        let n = g.count, whole = n & ~7
+        var i = 0
+        while i < whole {
+            let v = SIMD8<Double>(UnsafeRawPointer(g.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self))
+            partial += v * v
+            i += 8
+        }
+        var total = partial.sum()
+        while i < n { total += Double(g[i]) * Double(g[i]); i += 1 }
+        return total
+    }
+
+    /// The factor that brings a gradient of global norm `norm` down to `maxNorm` (as PyTorch's
+    /// `clip_grad_norm_`, with its 1e-6 guard), or 1 when it is already within it.
+    static func clipCoefficient(norm: Float, maxNorm: Float) -> Float {
+        let coefficient = maxNorm / (norm + 1e-6)
+        return coefficient < 1 ? coefficient : 1
     }
 
     /// Scales all gradients so that their global norm is at most `maxNorm` (as PyTorch's
@@ -66,7 +91,7 @@ public final class AdamW {
     @discardableResult
     public func clipGradients(maxNorm: Float) -> Float {
         let norm = gradientNorm()
-        let coefficient = maxNorm / (norm + 1e-6)
+        let coefficient = AdamW.clipCoefficient(norm: norm, maxNorm: maxNorm)
         if coefficient < 1 {
             for (_, p) in parameters where p.grad != nil {
                 p.setGrad(p.grad!.map { $0 * coefficient })
@@ -78,33 +103,53 @@ public final class AdamW {
     /// Clips the gradients, then updates every parameter that has a gradient:
     /// `θ ← θ(1 − lr·λ)`, `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
     /// `θ ← θ − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`.
+    ///
+    /// The clipping factor is applied to each gradient element as the update reads it (the
+    /// values are those of clipping first); the stored gradients are left as they were.
     @discardableResult
     public func step() -> StepReport {
         let c = configuration
-        let norm = c.gradientClip.map { clipGradients(maxNorm: $0) } ?? gradientNorm()
+        let norm = gradientNorm()
+        let scale = c.gradientClip.map { AdamW.clipCoefficient(norm: norm, maxNorm: $0) } ?? 1
         let lr = currentLearningRate
         stepCount += 1
         let t = Float(stepCount)
         let bias1 = 1 - Foundation.pow(c.beta1, t), bias2 = 1 - Foundation.pow(c.beta2, t)
-        let stepSize = lr / bias1, bias2Root = bias2.squareRoot()
-        let decay = 1 - lr * c.weightDecay
+        let hyper = UpdateConstants(beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, decay: 1 - lr * c.weightDecay,
+                                    stepSize: lr / bias1, bias2Root: bias2.squareRoot(), scale: scale)
         for (k, (_, p)) in parameters.enumerated() {
             guard let grad = p.grad else { continue }
-            p.withMutableData { theta in
-                firstMoments[k].withUnsafeMutableBufferPointer { m in
-                    secondMoments[k].withUnsafeMutableBufferPointer { v in
-                        for i in 0..<theta.count {
-                            let g = grad[i]
-                            theta[i] *= decay
-                            m[i] = c.beta1 * m[i] + (1 - c.beta1) * g
-                            v[i] = c.beta2 * v[i] + (1 - c.beta2) * g * g
-                            theta[i] -= stepSize * m[i] / (v[i].squareRoot() / bias2Root + c.epsilon)
+            grad.withUnsafeBufferPointer { g in
+                p.withMutableData { theta in
+                    firstMoments[k].withUnsafeMutableBufferPointer { m in
+                        secondMoments[k].withUnsafeMutableBufferPointer { v in
+                            AdamW.update(theta.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!,
+                                         count: theta.count, hyper)
                         }
                     }
                 }
             }
         }
         return StepReport(learningRate: lr, gradientNorm: norm)
+    }
+
+    /// The per-step constants of the update.
+    struct UpdateConstants {
+        var beta1, beta2, epsilon, decay, stepSize, bias2Root, scale: Float
+    }
+
+    /// The AdamW update of `count` elements in place; a scale of exactly 1 skips the multiply.
+    @inline(__always)
+    static func update(_ theta: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                       _ v: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, count: Int, _ h: UpdateConstants) {
+        let clipped = h.scale != 1
+        for i in 0..<count {
+            let g = clipped ? grad[i] * h.scale : grad[i]
+            theta[i] *= h.decay
+            m[i] = h.beta1 * m[i] + (1 - h.beta1) * g
+            v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g
+            theta[i] -= h.stepSize * m[i] / (v[i].squareRoot() / h.bias2Root + h.epsilon)
+        }
     }
 
     /// Clears every parameter's gradient.
