@@ -20,7 +20,7 @@ struct BenchAct: ParsableCommand {
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads (matrix products and parallel kernels; default: all cores).") var threads: Int?
     @Option(help: "Seconds per measured run (the 32-session runs take this in two halves, interleaved).")
     var duration: Double = 3
     @Option(help: "Concurrent sessions, one connection each.") var sessions = 32

@@ -20,7 +20,7 @@ struct BenchAgent: ParsableCommand {
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads (matrix products and parallel kernels; default: all cores).") var threads: Int?
     @Option(help: "Timed training steps per size.") var steps = 10
     @Option(help: "Comma-separated sizes to run (tiny, small, medium).") var sizes = "tiny,small,medium"
     @Flag(help: "Time only the training step (no inference rows).") var trainOnly = false

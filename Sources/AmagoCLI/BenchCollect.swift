@@ -28,7 +28,7 @@ struct BenchCollect: ParsableCommand {
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads (matrix products and parallel kernels; default: all cores).") var threads: Int?
     @Option(help: "Seconds per measured run (taken in two halves, interleaved).") var duration: Double = 2
     @Option(help: "Comma-separated actor counts.") var actors = "1,8,32"
     @Option(help: "Where the temporary data folder goes (default: /dev/shm when it exists, else the temporary folder).")

@@ -18,7 +18,7 @@ struct BenchEngine: ParsableCommand {
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads (matrix products and parallel kernels; default: all cores).") var threads: Int?
     @Option(help: "Seconds spent measuring each row, over all rounds.") var seconds = 1.0
     @Option(help: "Run only the rows whose JSON key contains this text (e.g. layer, attention).") var only: String?
 
@@ -89,8 +89,10 @@ struct BenchEngine: ParsableCommand {
         let a = Buffer(Self.randomValues(n * n, seed: 1)), b = Buffer(Self.randomValues(n * n, seed: 2))
         let c = Buffer([Float](repeating: 0, count: n * n))
         return BenchCase(name: "raw cblas_sgemm \(n)³", key: "sgemm_gflops_\(n)", flops: 2 * pow(Double(n), 3)) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                        a.pointer, Int32(n), b.pointer, Int32(n), 0, c.pointer, Int32(n))
+            BLAS.withLibraryThreads(BLAS.threadCount) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                            a.pointer, Int32(n), b.pointer, Int32(n), 0, c.pointer, Int32(n))
+            }
         }
     }
 

@@ -27,7 +27,7 @@ struct BenchEpoch: ParsableCommand {
     @Option(help: "A spec file (default: tmaze_passive's recommended spec).") var spec: String?
     @Option(help: "Epochs per run (at least 2; epoch 0 is not measured).") var epochs = 6
     @Option(help: "Rounds of one overlapped and one sequential run.") var rounds = 1
-    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads (matrix products and parallel kernels; default: all cores).") var threads: Int?
 
     /// Keeps every point a run records.
     final class Recorder: MetricSink {

@@ -19,13 +19,22 @@ extension Tensor {
         return grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
 
+    /// The gradient buffer for a kernel that can either write or add its contribution: when
+    /// there is no gradient yet the buffer is left uninitialised and `fresh` is true, and the
+    /// kernel must then write every element (saving the zero fill and a read of it).
+    func withGradBuffer<R>(overwriting body: (_ buffer: UnsafeMutablePointer<Float>, _ fresh: Bool) -> R) -> R {
+        let fresh = grad == nil
+        if fresh { grad = uninitializedFloats(data.count) }
+        return grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!, fresh) }
+    }
+
     /// Adds `values` into the gradient.
     func accumulateGrad(_ values: [Float]) {
         guard requiresGrad else { return }
         if grad == nil { grad = values; return }
         grad!.withUnsafeMutableBufferPointer { g in
             values.withUnsafeBufferPointer { v in
-                for i in 0..<v.count { g[i] += v[i] }
+                Parallel.forEachRange(v.count) { r in for i in r { g[i] += v[i] } }
             }
         }
     }

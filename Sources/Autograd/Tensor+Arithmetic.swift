@@ -13,8 +13,14 @@ extension Tensor {
             b.data.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
                     let x = pa.baseAddress!, y = pb.baseAddress!, z = po.baseAddress!
-                    bc.forEachRow { o, l, r, n, ls, rs in
-                        Tensor.binaryRow(op, x + l, ls, y + r, rs, z + o, n)
+                    if a.shape == b.shape {  // no broadcasting: one flat row, cut between the threads
+                        Parallel.forEachRange(po.count) { r in
+                            Tensor.binaryRow(op, x + r.lowerBound, 1, y + r.lowerBound, 1, z + r.lowerBound, r.count)
+                        }
+                    } else {
+                        bc.forEachRow { o, l, r, n, ls, rs in
+                            Tensor.binaryRow(op, x + l, ls, y + r, rs, z + o, n)
+                        }
                     }
                 }
             }
@@ -52,6 +58,10 @@ extension Tensor {
                 if !a.requiresGrad || a.shape == bc.shape { return }
             }
         }
+        if a.shape == b.shape, op == .mul || op == .div {
+            flatProductBackward(op, a, b, g)
+            return
+        }
         g.withUnsafeBufferPointer { pg in
             a.data.withUnsafeBufferPointer { pa in
                 b.data.withUnsafeBufferPointer { pb in
@@ -87,6 +97,42 @@ extension Tensor {
         }
     }
 
+    /// The gradients of a product or quotient of two same-shape operands: flat loops, cut
+    /// between the threads, that write a fresh gradient instead of adding into zeros.
+    static func flatProductBackward(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ g: [Float]) {
+        g.withUnsafeBufferPointer { pg in
+            a.data.withUnsafeBufferPointer { pa in
+                b.data.withUnsafeBufferPointer { pb in
+                    let g = pg.baseAddress!, x = pa.baseAddress!, y = pb.baseAddress!, n = pg.count
+                    if a.requiresGrad {
+                        a.withGradBuffer(overwriting: { da, fresh in
+                            Parallel.forEachRange(n) { r in
+                                switch (op, fresh) {
+                                case (.mul, true): for i in r { da[i] = g[i] * y[i] }
+                                case (.mul, false): for i in r { da[i] += g[i] * y[i] }
+                                case (_, true): for i in r { da[i] = g[i] / y[i] }
+                                case (_, false): for i in r { da[i] += g[i] / y[i] }
+                                }
+                            }
+                        })
+                    }
+                    if b.requiresGrad {
+                        b.withGradBuffer(overwriting: { db, fresh in
+                            Parallel.forEachRange(n) { r in
+                                switch (op, fresh) {
+                                case (.mul, true): for i in r { db[i] = g[i] * x[i] }
+                                case (.mul, false): for i in r { db[i] += g[i] * x[i] }
+                                case (_, true): for i in r { let v = y[i]; db[i] = 0 - g[i] * x[i] / (v * v) }
+                                case (_, false): for i in r { let v = y[i]; db[i] -= g[i] * x[i] / (v * v) }
+                                }
+                            }
+                        })
+                    }
+                }
+            }
+        }
+    }
+
     /// Element-wise sum with broadcasting.
     public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.binary(.add, rhs, name: "add") }
     /// Element-wise difference with broadcasting.
@@ -116,11 +162,13 @@ extension Tensor {
         let x = self
         var out = x.data
         out.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = p[i] * scale + shift }
+            Parallel.forEachRange(p.count) { r in for i in r { p[i] = p[i] * scale + shift } }
         }
         return Tensor(unchecked: shape, data: out).record([x]) { y in
             y.grad!.withUnsafeBufferPointer { g in
-                x.withGradBuffer { dx in for i in 0..<g.count { dx[i] += scale * g[i] } }
+                x.withGradBuffer(overwriting: { dx, fresh in
+                    if fresh { for i in 0..<g.count { dx[i] = scale * g[i] } } else { for i in 0..<g.count { dx[i] += scale * g[i] } }
+                })
             }
         }
     }

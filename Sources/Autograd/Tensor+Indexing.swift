@@ -107,12 +107,30 @@ extension Tensor {
         }
         guard training, probability > 0 else { return self }
         let keep = 1 / (1 - probability)
-        let mask = (0..<count).map { _ in rng.uniform() < probability ? Float(0) : keep }
         let x = self
-        var out = x.data
-        for i in 0..<out.count { out[i] *= mask[i] }
+        // The mask draws one uniform per element in order; the product is taken as it is drawn.
+        var mask = uninitializedFloats(count), out = uninitializedFloats(count)
+        x.data.withUnsafeBufferPointer { px in
+            mask.withUnsafeMutableBufferPointer { pm in
+                out.withUnsafeMutableBufferPointer { po in
+                    for i in 0..<px.count {
+                        let m = rng.uniform() < probability ? Float(0) : keep
+                        pm[i] = m
+                        po[i] = px[i] * m
+                    }
+                }
+            }
+        }
         return Tensor(unchecked: shape, data: out).record([x]) { y in
-            x.accumulateGrad(zip(y.grad!, mask).map { $0 * $1 })
+            y.grad!.withUnsafeBufferPointer { g in
+                mask.withUnsafeBufferPointer { pm in
+                    x.withGradBuffer(overwriting: { dx, fresh in
+                        Parallel.forEachRange(g.count) { r in
+                            if fresh { for i in r { dx[i] = g[i] * pm[i] } } else { for i in r { dx[i] += g[i] * pm[i] } }
+                        }
+                    })
+                }
+            }
         }
     }
 }

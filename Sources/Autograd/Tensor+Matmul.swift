@@ -48,33 +48,85 @@ extension Tensor {
                     b.data.withUnsafeBufferPointer { pb in
                         let pa = pa.baseAddress!, pb = pb.baseAddress!
                         if a.requiresGrad {
-                            a.withGradBuffer { da in
+                            a.withGradBuffer(overwriting: { da, fresh in
+                                let beta: Float = fresh ? 0 : 1
                                 for i in 0..<batches {
                                     let gi = g + i * rows * n, bi = pb + i * bStride, dai = da + i * rows * k
                                     if transposingA {  // dA (k, m) = op(B) · dCᵀ
                                         BLAS.gemm(transposeA: transposingB, transposeB: true, m: k, n: rows, k: n,
-                                                  a: bi, b: gi, beta: 1, c: dai)
+                                                  a: bi, b: gi, beta: beta, c: dai)
                                     } else {  // dA (m, k) = dC · op(B)ᵀ
                                         BLAS.gemm(transposeA: false, transposeB: !transposingB, m: rows, n: k, k: n,
-                                                  a: gi, b: bi, beta: 1, c: dai)
+                                                  a: gi, b: bi, beta: beta, c: dai)
                                     }
                                 }
-                            }
+                            })
                         }
                         if b.requiresGrad {
-                            b.withGradBuffer { db in
+                            b.withGradBuffer(overwriting: { db, fresh in
+                                // A shared right operand sums the batches' products: only the first may write.
                                 for i in 0..<batches {
+                                    let beta: Float = fresh && (i == 0 || bStride != 0) ? 0 : 1
                                     let gi = g + i * rows * n, ai = pa + i * rows * k, dbi = db + i * bStride
                                     if transposingB {  // dB (n, k) = dCᵀ · op(A)
                                         BLAS.gemm(transposeA: true, transposeB: transposingA, m: n, n: k, k: rows,
-                                                  a: gi, b: ai, beta: 1, c: dbi)
+                                                  a: gi, b: ai, beta: beta, c: dbi)
                                     } else {  // dB (k, n) = op(A)ᵀ · dC
                                         BLAS.gemm(transposeA: !transposingA, transposeB: false, m: k, n: n, k: rows,
-                                                  a: ai, b: gi, beta: 1, c: dbi)
+                                                  a: ai, b: gi, beta: beta, c: dbi)
                                     }
                                 }
-                            }
+                            })
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `self · weights[c]` for every matrix of a stack, the same left operand for all (an
+    /// ensemble's members reading one input), without copying `self` once per member.
+    /// - Parameters:
+    ///   - weights: (C, K, N)
+    /// - Returns: (C, M, N) for `self` of shape (M, K).
+    public func matmul(eachOf weights: Tensor) throws -> Tensor {
+        let x = self, w = weights
+        guard x.rank == 2, w.rank == 3, w.shape[1] == x.shape[1] else {
+            throw AutogradError.shapeMismatch(op: "matmul(eachOf:)", lhs: x.shape, rhs: w.shape)
+        }
+        let (members, m, k, n) = (w.shape[0], x.shape[0], x.shape[1], w.shape[2])
+        var out = uninitializedFloats(members * m * n)
+        x.data.withUnsafeBufferPointer { px in
+            w.data.withUnsafeBufferPointer { pw in
+                out.withUnsafeMutableBufferPointer { po in
+                    for c in 0..<members {
+                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: px.baseAddress!,
+                                  b: pw.baseAddress! + c * k * n, c: po.baseAddress! + c * m * n)
+                    }
+                }
+            }
+        }
+        return Tensor(unchecked: [members, m, n], data: out).record([x, w]) { y in
+            y.grad!.withUnsafeBufferPointer { pg in
+                let g = pg.baseAddress!
+                if x.requiresGrad {  // dX (M, K) += Σ_c dY[c] · W[c]ᵀ, members in order
+                    w.data.withUnsafeBufferPointer { pw in
+                        x.withGradBuffer(overwriting: { dx, fresh in
+                            for c in 0..<members {
+                                BLAS.gemm(transposeA: false, transposeB: true, m: m, n: k, k: n, a: g + c * m * n,
+                                          b: pw.baseAddress! + c * k * n, beta: fresh && c == 0 ? 0 : 1, c: dx)
+                            }
+                        })
+                    }
+                }
+                if w.requiresGrad {  // dW[c] (K, N) += Xᵀ · dY[c]
+                    x.data.withUnsafeBufferPointer { px in
+                        w.withGradBuffer(overwriting: { dw, fresh in
+                            for c in 0..<members {
+                                BLAS.gemm(transposeA: true, transposeB: false, m: k, n: n, k: m, a: px.baseAddress!,
+                                          b: g + c * m * n, beta: fresh ? 0 : 1, c: dw + c * k * n)
+                            }
+                        })
                     }
                 }
             }
@@ -116,25 +168,30 @@ extension Tensor {
                 let g = pg.baseAddress!
                 if x.requiresGrad {  // dX (rows, in) += dY · W
                     weight.data.withUnsafeBufferPointer { pw in
-                        x.withGradBuffer { dx in
+                        x.withGradBuffer(overwriting: { dx, fresh in
                             BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: nIn, k: nOut,
-                                      a: g, b: pw.baseAddress!, beta: 1, c: dx)
-                        }
+                                      a: g, b: pw.baseAddress!, beta: fresh ? 0 : 1, c: dx)
+                        })
                     }
                 }
                 if weight.requiresGrad {  // dW (out, in) += dYᵀ · X
                     x.data.withUnsafeBufferPointer { px in
-                        weight.withGradBuffer { dw in
+                        weight.withGradBuffer(overwriting: { dw, fresh in
                             BLAS.gemm(transposeA: true, transposeB: false, m: nOut, n: nIn, k: rows,
-                                      a: g, b: px.baseAddress!, beta: 1, c: dw)
-                        }
+                                      a: g, b: px.baseAddress!, beta: fresh ? 0 : 1, c: dw)
+                        })
                     }
                 }
                 if let bias, bias.requiresGrad {  // db += Σ_rows dY
                     bias.withGradBuffer { db in
-                        for r in 0..<rows {
-                            let gr = g + r * nOut
-                            for j in 0..<nOut { db[j] += gr[j] }
+                        // Column blocks between the threads; each column still sums its rows in order.
+                        let blocks = Parallel.ranges(nOut, parts: rows * nOut >= 1 << 16 ? Parallel.chunkCount(nOut / 16) : 1)
+                        Parallel.forEachChunk(blocks.count) { c in
+                            let cols = blocks[c]
+                            for r in 0..<rows {
+                                let gr = g + r * nOut
+                                for j in cols { db[j] += gr[j] }
+                            }
                         }
                     }
                 }

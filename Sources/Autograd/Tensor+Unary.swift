@@ -11,16 +11,22 @@ extension Tensor {
         var out = uninitializedFloats(count)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
-                for i in 0..<px.count { py[i] = forward(px[i]) }
+                Parallel.forEachRange(px.count) { r in for i in r { py[i] = forward(px[i]) } }
             }
         }
         return Tensor(unchecked: shape, data: out).record([x]) { y in
             y.grad!.withUnsafeBufferPointer { g in
                 x.data.withUnsafeBufferPointer { px in
                     y.data.withUnsafeBufferPointer { py in
-                        x.withGradBuffer { dx in
-                            for i in 0..<g.count { dx[i] += g[i] * derivative(px[i], py[i]) }
-                        }
+                        x.withGradBuffer(overwriting: { dx, fresh in
+                            Parallel.forEachRange(g.count) { r in
+                                if fresh {
+                                    for i in r { dx[i] = g[i] * derivative(px[i], py[i]) }
+                                } else {
+                                    for i in r { dx[i] += g[i] * derivative(px[i], py[i]) }
+                                }
+                            }
+                        })
                     }
                 }
             }
@@ -59,17 +65,28 @@ extension Tensor {
     public func relu() -> Tensor { unary({ Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
     /// x for x > 0, else slope·x (PyTorch default slope 0.01).
     public func leakyReLU(slope: Float = 0.01) -> Tensor {
-        // Its own backward loop, not `unary`'s: the MLPs' activation, and `unary`'s backward calls
-        // its derivative closure once per element (the same values either way).
+        // Its own loops, not `unary`'s: the MLPs' activation, and `unary` calls its closures once
+        // per element (the same values either way).
         let x = self
-        let y = unary({ $0 > 0 ? $0 : slope * $0 }, derivative: { _, _ in 0 })
-        guard y.requiresGrad else { return y }
-        y.backwardFunction = { y in
+        var out = uninitializedFloats(count)
+        x.data.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { py in
+                Parallel.forEachRange(px.count) { r in for i in r { py[i] = px[i] > 0 ? px[i] : slope * px[i] } }
+            }
+        }
+        let y = Tensor(unchecked: shape, data: out)
+        y.record([x]) { y in
             y.grad!.withUnsafeBufferPointer { g in
                 x.data.withUnsafeBufferPointer { px in
-                    x.withGradBuffer { dx in
-                        for i in 0..<g.count { dx[i] += g[i] * (px[i] > 0 ? 1 : slope) }
-                    }
+                    x.withGradBuffer(overwriting: { dx, fresh in
+                        Parallel.forEachRange(g.count) { r in
+                            if fresh {
+                                for i in r { dx[i] = g[i] * (px[i] > 0 ? 1 : slope) }
+                            } else {
+                                for i in r { dx[i] += g[i] * (px[i] > 0 ? 1 : slope) }
+                            }
+                        }
+                    })
                 }
             }
         }

@@ -61,11 +61,11 @@ public final class EnsembleLinear: Module {
 
     /// (C, N, in) → (C, N, out); an input of shape (N, in) is shared by every member.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let input = x.rank == 2 ? try x.broadcast(to: [members] + x.shape) : x
-        guard input.rank == 3, input.shape[0] == members else {
+        if x.rank == 2 { return try x.matmul(eachOf: weight) + bias }
+        guard x.rank == 3, x.shape[0] == members else {
             throw AutogradError.shapeMismatch(op: "EnsembleLinear", lhs: x.shape, rhs: weight.shape)
         }
-        return try input.matmul(weight) + bias
+        return try x.matmul(weight) + bias
     }
 }
 

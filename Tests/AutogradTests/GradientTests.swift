@@ -33,6 +33,15 @@ import TestSupport
         }
     }
 
+    /// One left operand shared by a stack of right ones: both gradients, and the values of
+    /// multiplying each member's copy separately.
+    @Test func matmul_eachOfAStack() throws {
+        let x = randomTensor([5, 4], seed: 6), w = randomTensor([3, 4, 2], seed: 7)
+        try expectGradients([x, w]) { try $0[0].matmul(eachOf: $0[1]) }
+        let copied = try x.broadcast(to: [3, 5, 4]).matmul(w)
+        #expect(try x.matmul(eachOf: w).data == copied.data)
+    }
+
     @Test func bilinearForm() throws {
         let w = randomTensor([3, 4], seed: 1)
         try expectGradients([w]) { try $0[0].bilinearForm(left: [0.5, -1, 2], right: [1, 0.25, -0.5, 3]) }

@@ -1,0 +1,91 @@
+import Autograd
+import Foundation
+import Testing
+import TestSupport
+
+/// The engine's thread pool: a product cut into row or column blocks equals the one-thread
+/// product element for element; every chunk of a job runs exactly once, also when jobs come
+/// from inside a chunk or from two threads at once.
+@Suite(.serialized) struct ParallelTests {
+    /// Runs `body` at `width` engine threads, restoring the width afterwards.
+    func atWidth<R>(_ width: Int, _ body: () throws -> R) rethrows -> R {
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(width)
+        defer { BLAS.setThreadCount(before) }
+        return try body()
+    }
+
+    func values(_ count: Int, seed: UInt64) -> [Float] {
+        let rng = RandomGenerator(seed: seed)
+        return (0..<count).map { _ in rng.uniform() - 0.5 }
+    }
+
+    /// Products large enough to be cut, by rows (m large) and by columns (m small), in every
+    /// transpose combination, forward and backward: two threads give the one-thread values.
+    @Test(arguments: [(300, 200, 96), (40, 700, 128), (17, 19, 23), (513, 64, 300)])
+    func cutProducts_equalOneThread(m: Int, n: Int, k: Int) throws {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let aShape = ta ? [k, m] : [m, k], bShape = tb ? [n, k] : [k, n]
+            let aData = values(m * k, seed: 1), bData = values(k * n, seed: 2), seed = values(m * n, seed: 3)
+            func run() throws -> ([Float], [Float], [Float]) {
+                let a = try Tensor(shape: aShape, data: aData, requiresGrad: true)
+                let b = try Tensor(shape: bShape, data: bData, requiresGrad: true)
+                let y = try a.matmul(b, transposingA: ta, transposingB: tb)
+                try y.backward(seed: seed)
+                return (y.data, a.grad!, b.grad!)
+            }
+            let one = try atWidth(1, run), two = try atWidth(2, run)
+            #expect(one.0 == two.0, "product \(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+            #expect(one.1 == two.1, "dA \(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+            #expect(one.2 == two.2, "dB \(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+        }
+    }
+
+    /// Many jobs of many chunks, some starting jobs of their own inside a chunk: each chunk
+    /// runs once per job.
+    @Test func chunks_runOnceEach_nestedJobsToo() {
+        atWidth(2) {
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: 64 * 8)
+            counts.initialize(repeating: 0, count: 64 * 8)
+            defer { counts.deallocate() }
+            let lock = NSLock()
+            for job in 0..<2000 {
+                let chunks = 1 + job % 8
+                Parallel.forEachChunk(chunks) { c in
+                    lock.lock(); counts[(job % 64) * 8 + c] += 1; lock.unlock()
+                    if job % 5 == 0 {  // a job from inside a job runs inline
+                        var inner = 0
+                        Parallel.forEachChunk(3) { _ in inner += 1 }
+                        #expect(inner == 3)
+                    }
+                }
+            }
+            for slot in 0..<64 {
+                let jobs = (0..<2000).filter { $0 % 64 == slot }
+                for c in 0..<8 {
+                    let expected = jobs.filter { 1 + $0 % 8 > c }.count
+                    #expect(counts[slot * 8 + c] == expected, "slot \(slot) chunk \(c)")
+                }
+            }
+        }
+    }
+
+    /// Two threads training at once share one pool: both get correct products.
+    @Test func twoCallers_bothCorrect() throws {
+        let (m, n, k) = (256, 256, 128)
+        let a = try Tensor(shape: [m, k], data: values(m * k, seed: 4))
+        let b = try Tensor(shape: [k, n], data: values(k * n, seed: 5))
+        let expected = try atWidth(1) { try a.matmul(b).data }
+        try atWidth(2) {
+            let results = UnsafeMutablePointer<Bool>.allocate(capacity: 2)
+            results.initialize(repeating: false, count: 2)
+            defer { results.deallocate() }
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                var ok = true
+                for _ in 0..<50 { ok = ok && ((try? a.matmul(b).data) == expected) }
+                results[i] = ok
+            }
+            #expect(results[0] && results[1])
+        }
+    }
+}
