@@ -34,13 +34,34 @@ struct Broadcast {
     func forEachRow(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
         let rank = shape.count
         guard rank > 0 else { body(0, 0, 0, 1, 0, 0); return }
+        forEachRow(in: 0..<rowCount, body)
+    }
+
+    /// Innermost rows of the result (each of `shape.last` elements).
+    var rowCount: Int {
+        guard let n = shape.last else { return 1 }
+        return n == 0 ? 0 : shape.product / n
+    }
+
+    /// `forEachRow` over the rows `rows` only (rank ≥ 1), in order.
+    func forEachRow(in rows: Range<Int>, _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        let rank = shape.count
         let n = shape[rank - 1]
-        let total = shape.product
-        guard total > 0 else { return }
+        guard n > 0, !rows.isEmpty else { return }
         let ls = lhsStrides[rank - 1], rs = rhsStrides[rank - 1]
+        // The odometer at the first row: its index over the outer axes and both offsets.
         var index = [Int](repeating: 0, count: rank)
-        var lOff = 0, rOff = 0, out = 0
-        while out < total {
+        var lOff = 0, rOff = 0
+        var rest = rows.lowerBound
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            index[axis] = rest % shape[axis]
+            rest /= shape[axis]
+            lOff += index[axis] * lhsStrides[axis]
+            rOff += index[axis] * rhsStrides[axis]
+        }
+        var out = rows.lowerBound * n
+        let end = rows.upperBound * n
+        while out < end {
             body(out, lOff, rOff, n, ls, rs)
             out += n
             // Advance the odometer over the outer axes.
@@ -56,5 +77,13 @@ struct Broadcast {
                 axis -= 1
             }
         }
+    }
+
+    /// `forEachRow` with the rows cut between the engine's threads when the result is large;
+    /// only for bodies whose rows write disjoint memory.
+    func forEachRowInParallel(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        guard shape.count > 0, shape.product >= 1 << 16 else { forEachRow(body); return }
+        let parts = Parallel.ranges(rowCount, parts: Parallel.chunkCount(rowCount))
+        Parallel.forEachChunk(parts.count) { forEachRow(in: parts[$0], body) }
     }
 }

@@ -18,7 +18,7 @@ extension Tensor {
                             Tensor.binaryRow(op, x + r.lowerBound, 1, y + r.lowerBound, 1, z + r.lowerBound, r.count)
                         }
                     } else {
-                        bc.forEachRow { o, l, r, n, ls, rs in
+                        bc.forEachRowInParallel { o, l, r, n, ls, rs in
                             Tensor.binaryRow(op, x + l, ls, y + r, rs, z + o, n)
                         }
                     }
@@ -68,7 +68,8 @@ extension Tensor {
                     let g = pg.baseAddress!, x = pa.baseAddress!, y = pb.baseAddress!
                     if a.requiresGrad && !(op != .mul && op != .div && a.shape == bc.shape) {
                         a.withGradBuffer { da in
-                            bc.forEachRow { o, l, r, n, ls, rs in
+                            let rows = a.shape == bc.shape ? bc.forEachRowInParallel : bc.forEachRow
+                            rows { o, l, r, n, ls, rs in
                                 let gi = g + o, di = da + l, yi = y + r
                                 switch op {
                                 case .add, .sub: for i in 0..<n { di[i &* ls] += gi[i] }
@@ -80,7 +81,8 @@ extension Tensor {
                     }
                     if b.requiresGrad && !(op != .mul && op != .div && b.shape == bc.shape) {
                         b.withGradBuffer { db in
-                            bc.forEachRow { o, l, r, n, ls, rs in
+                            let rows = b.shape == bc.shape ? bc.forEachRowInParallel : bc.forEachRow
+                            rows { o, l, r, n, ls, rs in
                                 let gi = g + o, di = db + r, xi = x + l, yi = y + r
                                 switch op {
                                 case .add: for i in 0..<n { di[i &* rs] += gi[i] }

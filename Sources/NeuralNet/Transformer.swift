@@ -236,11 +236,21 @@ public final class Transformer: Module {
     /// PE[2i] = sin(t·ωᵢ), PE[2i+1] = cos(t·ωᵢ), ωᵢ = exp(−2i·ln(10000)/d).
     public static func sinusoidalEmbedding(times: [Int], width: Int, shape: [Int]) throws -> Tensor {
         var data = [Float](repeating: 0, count: times.count * width)
-        for (r, t) in times.enumerated() {
-            for i in 0..<(width / 2) {
-                let angle = Double(t) * Foundation.exp(-2 * Double(i) * Foundation.log(10000.0) / Double(width))
-                data[r * width + 2 * i] = Float(Foundation.sin(angle))
-                data[r * width + 2 * i + 1] = Float(Foundation.cos(angle))
+        let frequencies = (0..<(width / 2)).map { i in Foundation.exp(-2 * Double(i) * Foundation.log(10000.0) / Double(width)) }
+        var firstRow: [Int: Int] = [:]  // a time index seen before: its row is copied
+        data.withUnsafeMutableBufferPointer { p in
+            for (r, t) in times.enumerated() {
+                let row = p.baseAddress! + r * width
+                if let earlier = firstRow[t] {
+                    row.update(from: p.baseAddress! + earlier * width, count: width)
+                    continue
+                }
+                firstRow[t] = r
+                for i in 0..<(width / 2) {
+                    let angle = Double(t) * frequencies[i]
+                    row[2 * i] = Float(Foundation.sin(angle))
+                    row[2 * i + 1] = Float(Foundation.cos(angle))
+                }
             }
         }
         return try Tensor(shape: shape, data: data)

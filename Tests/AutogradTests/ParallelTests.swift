@@ -41,6 +41,24 @@ import TestSupport
         }
     }
 
+    /// Element-wise kernels large enough to be cut between threads — same-shape and broadcast
+    /// arithmetic, activations, dropout, and their gradients — give the one-thread values.
+    @Test func elementWiseKernels_equalOneThread() throws {
+        let aData = values(4 * 300 * 64, seed: 6), bData = values(4 * 64, seed: 7), cData = values(300 * 64, seed: 8)
+        let seed = values(4 * 300 * 64, seed: 9)
+        func run() throws -> [[Float]] {
+            let a = try Tensor(shape: [4, 300, 64], data: aData, requiresGrad: true)
+            let b = try Tensor(shape: [4, 1, 64], data: bData, requiresGrad: true)
+            let c = try Tensor(shape: [300, 64], data: cData, requiresGrad: true)
+            let h = try ((a + b) * c).leakyReLU() * a - (a / (c.abs() + 1)).tanh()
+            let y = try h.dropout(probability: 0.1, training: true, using: RandomGenerator(seed: 3)) * 0.5
+            try y.backward(seed: seed)
+            return [y.data, a.grad!, b.grad!, c.grad!]
+        }
+        let one = try atWidth(1, run), two = try atWidth(2, run)
+        for (i, name) in ["y", "da", "db", "dc"].enumerated() { #expect(one[i] == two[i], "\(name)") }
+    }
+
     /// Many jobs of many chunks, some starting jobs of their own inside a chunk: each chunk
     /// runs once per job.
     @Test func chunks_runOnceEach_nestedJobsToo() {
