@@ -71,10 +71,11 @@ import TestSupport
                 let chunks = 1 + job % 8
                 Parallel.forEachChunk(chunks) { c in
                     lock.lock(); counts[(job % 64) * 8 + c] += 1; lock.unlock()
-                    if job % 5 == 0 {  // a job from inside a job runs inline
-                        var inner = 0
-                        Parallel.forEachChunk(3) { _ in inner += 1 }
-                        #expect(inner == 3)
+                    if job % 5 == 0 {  // a job from inside a job (inline, or on the pool when the outer one ran inline)
+                        let inner = NSLock()
+                        var seen = [Int](repeating: 0, count: 3)
+                        Parallel.forEachChunk(3) { i in inner.lock(); seen[i] += 1; inner.unlock() }
+                        #expect(seen == [1, 1, 1])
                     }
                 }
             }
