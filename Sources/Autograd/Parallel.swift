@@ -88,18 +88,16 @@ final class ComputePool: @unchecked Sendable {
     func resize(_ count: Int) {
         while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {}
         defer { busy.store(false, ordering: .releasing) }
-        do {
-            while workers.count < count - 1 {
-                // The generation the new worker has seen is taken here, before any later job is published.
-                let index = workers.count, seen = generation.load(ordering: .acquiring)
-                let thread = Thread { [unowned self] in self.workerLoop(index, seen: seen) }
-                thread.name = "amago-compute-\(index + 1)"
-                thread.stackSize = 8 << 20
-                workers.append(thread)
-                thread.start()
-            }
-            width.store(count, ordering: .releasing)
+        while workers.count < count - 1 {
+            // The generation the new worker has seen is taken here, before any later job is published.
+            let index = workers.count, seen = generation.load(ordering: .acquiring)
+            let thread = Thread { [unowned self] in self.workerLoop(index, seen: seen) }
+            thread.name = "amago-compute-\(index + 1)"
+            thread.stackSize = 8 << 20
+            workers.append(thread)
+            thread.start()
         }
+        width.store(count, ordering: .releasing)
     }
 
     /// Runs the job on the pool; false when the pool is busy with another job.
@@ -107,24 +105,22 @@ final class ComputePool: @unchecked Sendable {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
         return withoutActuallyEscaping(body) { body in
-            do {
-                let helpers = width.load(ordering: .relaxed) - 1
-                guard helpers > 0 else { return false }
-                job = body
-                jobChunks = chunks
-                next.store(0, ordering: .relaxed)
-                pending.store(helpers, ordering: .relaxed)
-                let g = generation.load(ordering: .relaxed) &+ 1
-                jobGeneration.store(g, ordering: .releasing)
-                generation.store(g, ordering: .releasing)
-                sleep.lock()
-                if sleepers > 0 { sleep.broadcast() }
-                sleep.unlock()
-                work(chunks, body)
-                while pending.load(ordering: .acquiring) > 0 {}
-                job = nil
-                return true
-            }
+            let helpers = width.load(ordering: .relaxed) - 1
+            guard helpers > 0 else { return false }
+            job = body
+            jobChunks = chunks
+            next.store(0, ordering: .relaxed)
+            pending.store(helpers, ordering: .relaxed)
+            let g = generation.load(ordering: .relaxed) &+ 1
+            jobGeneration.store(g, ordering: .releasing)
+            generation.store(g, ordering: .releasing)
+            sleep.lock()
+            if sleepers > 0 { sleep.broadcast() }
+            sleep.unlock()
+            work(chunks, body)
+            while pending.load(ordering: .acquiring) > 0 {}
+            job = nil
+            return true
         }
     }
 
