@@ -49,42 +49,26 @@ extension Tensor {
             throw AutogradError.shapeMismatch(op: "attention", lhs: query.shape, rhs: key.shape == query.shape ? value.shape : key.shape)
         }
         let (b, l, width) = (query.shape[0], query.shape[1], query.shape[2])
-        guard heads > 0, width % heads == 0 else {
-            throw AutogradError.invalidArgument(op: "attention", message: "width \(width) is not divisible by \(heads) heads")
-        }
-        if let window, window < 1 {
-            throw AutogradError.invalidArgument(op: "attention", message: "window \(window) must be at least 1")
-        }
-        let reach = window ?? l
-        let e = width / heads
-        let scale = 1 / Float(e).squareRoot()
-        let (tiles, pairSize) = AttentionTile.tiling(length: l, reach: reach)
-        let pairs = Parallel.ranges(b * heads, parts: Parallel.chunkCount(b * heads))
-        // Attention probabilities, tile by tile, kept for the backward pass when it will run:
-        // (B·H, pairSize); otherwise one tile's worth per chunk.
-        let keep = GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad)
-        var probs = uninitializedFloats(keep ? b * heads * pairSize : pairs.count * AttentionTile.height * l)
-        var out = uninitializedFloats(query.count)
-        query.data.withUnsafeBufferPointer { pq in
+        let plan = try AttentionPlan(batch: b, length: l, width: width, stride: width, heads: heads, window: window,
+                                     keep: GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad))
+        let (out, probs) = query.data.withUnsafeBufferPointer { pq in
             key.data.withUnsafeBufferPointer { pk in
-                value.data.withUnsafeBufferPointer { pv in
-                    probs.withUnsafeMutableBufferPointer { pp in
-                        out.withUnsafeMutableBufferPointer { po in
-                            let (q, k, v, o) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, po.baseAddress!)
-                            Parallel.forEachChunk(pairs.count) { chunk in
-                                for pair in pairs[chunk] {
-                                    let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
-                                    let base = bi * l * width + h * e
-                                    for tile in tiles {
-                                        let p = pp.baseAddress! + (keep ? pair * pairSize + tile.offset : chunk * AttentionTile.height * l)
-                                        let (i0, j0, m, n) = (tile.rows.lowerBound, tile.firstKey, tile.rows.count, tile.keys)
-                                        // S = q kᵀ · scale   (m, n)
-                                        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: e, alpha: scale,
-                                                  a: q + base + i0 * width, lda: width, b: k + base + j0 * width, ldb: width, c: p, ldc: n)
-                                        causalSoftmaxInPlace(p, tile, window: reach)
-                                        // O = P v   (m, E)
-                                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: e, k: n, a: p, lda: n,
-                                                  b: v + base + j0 * width, ldb: width, c: o + base + i0 * width, ldc: width)
+                value.data.withUnsafeBufferPointer { pv in plan.forward(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!) }
+            }
+        }
+        return Tensor(unchecked: query.shape, data: out).record([query, key, value]) { y in
+            var dq = uninitializedFloats(query.count)
+            // Tiles add into the keys' and values' gradients.
+            var dk = [Float](repeating: 0, count: key.count), dv = [Float](repeating: 0, count: value.count)
+            y.grad!.withUnsafeBufferPointer { pg in
+                query.data.withUnsafeBufferPointer { pq in
+                    key.data.withUnsafeBufferPointer { pk in
+                        value.data.withUnsafeBufferPointer { pv in
+                            dq.withUnsafeMutableBufferPointer { pdq in
+                                dk.withUnsafeMutableBufferPointer { pdk in
+                                    dv.withUnsafeMutableBufferPointer { pdv in
+                                        plan.backward(g: pg.baseAddress!, probs: probs, q: pq.baseAddress!, k: pk.baseAddress!,
+                                                      v: pv.baseAddress!, dq: pdq.baseAddress!, dk: pdk.baseAddress!, dv: pdv.baseAddress!)
                                     }
                                 }
                             }
@@ -92,12 +76,42 @@ extension Tensor {
                     }
                 }
             }
-        }
-        return Tensor(unchecked: query.shape, data: out).record([query, key, value]) { y in
-            attentionBackward(query, key, value, y, probs: probs, heads: heads, scale: scale, tiles: tiles, pairSize: pairSize)
+            query.accumulateGrad(dq)
+            key.accumulateGrad(dk)
+            value.accumulateGrad(dv)
         }
     }
 
+    /// Causal attention over one packed projection: `qkv` is (B, L, 3·H·E) with the queries,
+    /// keys and values in consecutive column blocks, read in place (no split copies), and its
+    /// gradient is one packed buffer. Equal to `causalAttention(query:key:value:)` on the three
+    /// blocks.
+    /// - Returns: (B, L, H·E)
+    public static func causalAttention(packed qkv: Tensor, heads: Int, window: Int? = nil) throws -> Tensor {
+        guard qkv.rank == 3, qkv.shape[2] % 3 == 0 else {
+            throw AutogradError.invalidArgument(op: "attention", message: "packed input \(qkv.shape) is not (B, L, 3·width)")
+        }
+        let (b, l, width) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
+        let plan = try AttentionPlan(batch: b, length: l, width: width, stride: 3 * width, heads: heads, window: window,
+                                     keep: GradMode.isEnabled && qkv.requiresGrad)
+        let (out, probs) = qkv.data.withUnsafeBufferPointer { p in
+            plan.forward(q: p.baseAddress!, k: p.baseAddress! + width, v: p.baseAddress! + 2 * width)
+        }
+        return Tensor(unchecked: [b, l, width], data: out).record([qkv]) { y in
+            // The query block is written whole; the key and value blocks are added into from zero.
+            var d = [Float](repeating: 0, count: qkv.count)
+            y.grad!.withUnsafeBufferPointer { pg in
+                qkv.data.withUnsafeBufferPointer { p in
+                    d.withUnsafeMutableBufferPointer { pd in
+                        let (x, dx) = (p.baseAddress!, pd.baseAddress!)
+                        plan.backward(g: pg.baseAddress!, probs: probs, q: x, k: x + width, v: x + 2 * width,
+                                      dq: dx, dk: dx + width, dv: dx + 2 * width)
+                    }
+                }
+            }
+            qkv.accumulateGrad(d)
+        }
+    }
     /// Softmax of each row of a tile's (m, n) scores over the keys its query sees
     /// (i − window < j ≤ i); the other columns become 0.
     @inline(__always)
@@ -115,74 +129,23 @@ extension Tensor {
         }
     }
 
-    /// Per (batch, head) and query tile: dP = dO vᵀ, dV += Pᵀ dO, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
-    /// dQ = scale · dS k, dK += scale · dSᵀ q.
-    static func attentionBackward(_ query: Tensor, _ key: Tensor, _ value: Tensor, _ y: Tensor, probs: [Float], heads: Int,
-                                  scale: Float, tiles: [AttentionTile], pairSize: Int) {
-        let (b, l, width) = (query.shape[0], query.shape[1], query.shape[2])
-        let e = width / heads
-        var dq = uninitializedFloats(query.count)
-        // Tiles add into the keys' and values' gradients.
-        var dk = [Float](repeating: 0, count: key.count), dv = [Float](repeating: 0, count: value.count)
-        let pairs = Parallel.ranges(b * heads, parts: Parallel.chunkCount(b * heads))
-        // One tile's scratch per chunk for dP, then dS in place.
-        let scratchSize = AttentionTile.height * l
-        var scratch = uninitializedFloats(pairs.count * scratchSize)
-        y.grad!.withUnsafeBufferPointer { pg in
-            query.data.withUnsafeBufferPointer { pq in
-                key.data.withUnsafeBufferPointer { pk in
-                    value.data.withUnsafeBufferPointer { pv in
-                        probs.withUnsafeBufferPointer { pp in
-                            dq.withUnsafeMutableBufferPointer { pdq in
-                                dk.withUnsafeMutableBufferPointer { pdk in
-                                    dv.withUnsafeMutableBufferPointer { pdv in
-                                        scratch.withUnsafeMutableBufferPointer { pds in
-                                            let (g, q, k, v) = (pg.baseAddress!, pq.baseAddress!, pk.baseAddress!, pv.baseAddress!)
-                                            let (dQ, dK, dV) = (pdq.baseAddress!, pdk.baseAddress!, pdv.baseAddress!)
-                                            Parallel.forEachChunk(pairs.count) { chunk in
-                                                let s = pds.baseAddress! + chunk * scratchSize
-                                                for pair in pairs[chunk] {
-                                                    let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
-                                                    let base = bi * l * width + h * e
-                                                    for tile in tiles {
-                                                        let (i, j) = (base + tile.rows.lowerBound * width, base + tile.firstKey * width)
-                                                        attentionTileBackward(tile, p: pp.baseAddress! + pair * pairSize + tile.offset,
-                                                                              g: g + i, q: q + i, k: k + j, v: v + j, dq: dQ + i, dk: dK + j,
-                                                                              dv: dV + j, s: s, e: e, width: width, scale: scale)
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        query.accumulateGrad(dq)
-        key.accumulateGrad(dk)
-        value.accumulateGrad(dv)
-    }
-
-    /// The backward pass of one query tile of one (batch, head) pair: g, q and dq start at the
-    /// tile's first query row, k, v, dk and dv at its first key (row stride `width`); P and the
-    /// scratch S are (m, n).
+    /// The backward pass of one query tile of one (batch, head) pair: g (row stride `gStride`),
+    /// q and dq start at the tile's first query row, k, v, dk and dv at its first key (row
+    /// stride `stride`); P and the scratch S are (m, n).
     @inline(__always)
     static func attentionTileBackward(_ tile: AttentionTile, p: UnsafePointer<Float>, g: UnsafePointer<Float>, q: UnsafePointer<Float>,
                                       k: UnsafePointer<Float>, v: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
                                       dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-                                      s: UnsafeMutablePointer<Float>, e: Int, width: Int, scale: Float) {
+                                      s: UnsafeMutablePointer<Float>, e: Int, gStride: Int, stride: Int, scale: Float) {
         let (m, n) = (tile.rows.count, tile.keys)
         // dV += Pᵀ dO
-        BLAS.gemm(transposeA: true, transposeB: false, m: n, n: e, k: m, a: p, lda: n, b: g, ldb: width, beta: 1, c: dv, ldc: width)
+        BLAS.gemm(transposeA: true, transposeB: false, m: n, n: e, k: m, a: p, lda: n, b: g, ldb: gStride, beta: 1, c: dv, ldc: stride)
         // dP = dO vᵀ
-        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: e, a: g, lda: width, b: v, ldb: width, c: s, ldc: n)
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: e, a: g, lda: gStride, b: v, ldb: stride, c: s, ldc: n)
         // dS = P ⊙ (dP − rowsum(dP ⊙ P)); zero outside the attended columns because P is. The row
         // sums run eight rows at once, each over columns 0 … last in order: past a row's last
         // column P is 0, so the longer rows' extra columns add only zeros.
-        for first in stride(from: 0, to: m, by: 8) {
+        for first in Swift.stride(from: 0, to: m, by: 8) {
             let count = Swift.min(8, m - first), longest = tile.rows.lowerBound + first + count - tile.firstKey
             let dots = rowDots(rowBlock(p + first * n, row: 0, rows: count, width: n),
                                rowBlock(s + first * n, row: 0, rows: count, width: n), count: longest)
@@ -194,7 +157,97 @@ extension Tensor {
             }
         }
         // dQ = scale · dS k,  dK += scale · dSᵀ q
-        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: e, k: n, alpha: scale, a: s, lda: n, b: k, ldb: width, c: dq, ldc: width)
-        BLAS.gemm(transposeA: true, transposeB: false, m: n, n: e, k: m, alpha: scale, a: s, lda: n, b: q, ldb: width, beta: 1, c: dk, ldc: width)
+        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: e, k: n, alpha: scale, a: s, lda: n, b: k, ldb: stride, c: dq, ldc: stride)
+        BLAS.gemm(transposeA: true, transposeB: false, m: n, n: e, k: m, alpha: scale, a: s, lda: n, b: q, ldb: stride, beta: 1, c: dk, ldc: stride)
+    }
+}
+
+/// The shape of one attention call and the kernels over raw rows: queries, keys and values
+/// (and their gradients) have row stride `stride` (the width for separate tensors, 3 × width
+/// for a packed projection); the output and its gradient have row stride `width`.
+struct AttentionPlan {
+    let batch, length, width, stride, heads, headWidth, reach: Int
+    let scale: Float
+    let tiles: [AttentionTile]
+    let pairSize: Int
+    /// Whether the forward pass keeps every tile's probabilities for the backward pass.
+    let keep: Bool
+
+    init(batch: Int, length: Int, width: Int, stride: Int, heads: Int, window: Int?, keep: Bool) throws {
+        guard heads > 0, width % heads == 0 else {
+            throw AutogradError.invalidArgument(op: "attention", message: "width \(width) is not divisible by \(heads) heads")
+        }
+        if let window, window < 1 {
+            throw AutogradError.invalidArgument(op: "attention", message: "window \(window) must be at least 1")
+        }
+        (self.batch, self.length, self.width, self.stride, self.heads) = (batch, length, width, stride, heads)
+        headWidth = width / heads
+        reach = window ?? length
+        scale = 1 / Float(headWidth).squareRoot()
+        (tiles, pairSize) = AttentionTile.tiling(length: length, reach: reach)
+        self.keep = keep
+    }
+
+    /// The (batch, head) pairs, cut between the threads.
+    var pairs: [Range<Int>] { Parallel.ranges(batch * heads, parts: Parallel.chunkCount(batch * heads)) }
+
+    /// The output (B, L, width) and the probabilities kept for the backward pass:
+    /// (B·H, pairSize) when `keep`, otherwise one tile's worth per chunk.
+    func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>) -> (out: [Float], probs: [Float]) {
+        let (l, e, pairs) = (length, headWidth, self.pairs)
+        var probs = uninitializedFloats(keep ? batch * heads * pairSize : pairs.count * AttentionTile.height * l)
+        var out = uninitializedFloats(batch * l * width)
+        probs.withUnsafeMutableBufferPointer { pp in
+            out.withUnsafeMutableBufferPointer { po in
+                let o = po.baseAddress!
+                Parallel.forEachChunk(pairs.count) { chunk in
+                    for pair in pairs[chunk] {
+                        let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
+                        let (inBase, outBase) = (bi * l * stride + h * e, bi * l * width + h * e)
+                        for tile in tiles {
+                            let p = pp.baseAddress! + (keep ? pair * pairSize + tile.offset : chunk * AttentionTile.height * l)
+                            let (i0, j0, m, n) = (tile.rows.lowerBound, tile.firstKey, tile.rows.count, tile.keys)
+                            // S = q kᵀ · scale   (m, n)
+                            BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: e, alpha: scale,
+                                      a: q + inBase + i0 * stride, lda: stride, b: k + inBase + j0 * stride, ldb: stride, c: p, ldc: n)
+                            Tensor.causalSoftmaxInPlace(p, tile, window: reach)
+                            // O = P v   (m, E)
+                            BLAS.gemm(transposeA: false, transposeB: false, m: m, n: e, k: n, a: p, lda: n,
+                                      b: v + inBase + j0 * stride, ldb: stride, c: o + outBase + i0 * width, ldc: width)
+                        }
+                    }
+                }
+            }
+        }
+        return (out, probs)
+    }
+
+    /// Per (batch, head) and query tile: dP = dO vᵀ, dV += Pᵀ dO, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+    /// dQ = scale · dS k, dK += scale · dSᵀ q. dq is written whole; dk and dv are added into.
+    func backward(g: UnsafePointer<Float>, probs: [Float], q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                  v: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
+                  dv: UnsafeMutablePointer<Float>) {
+        let (l, e, pairs) = (length, headWidth, self.pairs)
+        // One tile's scratch per chunk for dP, then dS in place.
+        let scratchSize = AttentionTile.height * l
+        var scratch = uninitializedFloats(pairs.count * scratchSize)
+        probs.withUnsafeBufferPointer { pp in
+            scratch.withUnsafeMutableBufferPointer { pds in
+                Parallel.forEachChunk(pairs.count) { chunk in
+                    let s = pds.baseAddress! + chunk * scratchSize
+                    for pair in pairs[chunk] {
+                        let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
+                        let (inBase, outBase) = (bi * l * stride + h * e, bi * l * width + h * e)
+                        for tile in tiles {
+                            let (i, j) = (inBase + tile.rows.lowerBound * stride, inBase + tile.firstKey * stride)
+                            Tensor.attentionTileBackward(tile, p: pp.baseAddress! + pair * pairSize + tile.offset,
+                                                         g: g + outBase + tile.rows.lowerBound * width, q: q + i, k: k + j, v: v + j,
+                                                         dq: dq + i, dk: dk + j, dv: dv + j, s: s, e: e,
+                                                         gStride: width, stride: stride, scale: scale)
+                        }
+                    }
+                }
+            }
+        }
     }
 }

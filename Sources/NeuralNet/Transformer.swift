@@ -115,14 +115,21 @@ public final class TransformerLayer: Module {
         }
         let (b, l) = (x.shape[0], x.shape[1])  // x: (B, L, D)
         // Attention block.
-        var qkvOut = try projections[0](norm1(x)).split(sizes: [c.dModel, c.dModel, c.dModel], axis: -1)
-        if c.positionEmbedding == .rotary {
-            qkvOut[0] = try qkvOut[0].rotaryEmbedding(positions: positions, heads: c.heads)
-            qkvOut[1] = try qkvOut[1].rotaryEmbedding(positions: positions, heads: c.heads)
+        let qkv = try projections[0](norm1(x))
+        var attended: Tensor
+        if caches == nil, c.positionEmbedding != .rotary {
+            // The whole sequence at once: attention reads the packed projection in place.
+            attended = try Tensor.causalAttention(packed: qkv, heads: c.heads, window: c.attentionWindow)
+        } else {
+            var qkvOut = try qkv.split(sizes: [c.dModel, c.dModel, c.dModel], axis: -1)
+            if c.positionEmbedding == .rotary {
+                qkvOut[0] = try qkvOut[0].rotaryEmbedding(positions: positions, heads: c.heads)
+                qkvOut[1] = try qkvOut[1].rotaryEmbedding(positions: positions, heads: c.heads)
+            }
+            attended = try caches.map { try KeyValueCache.attend(caches: $0, query: qkvOut[0], key: qkvOut[1], value: qkvOut[2]) }
+                ?? Tensor.causalAttention(query: qkvOut[0], key: qkvOut[1], value: qkvOut[2], heads: c.heads,
+                                          window: c.attentionWindow)
         }
-        var attended = try caches.map { try KeyValueCache.attend(caches: $0, query: qkvOut[0], key: qkvOut[1], value: qkvOut[2]) }
-            ?? Tensor.causalAttention(query: qkvOut[0], key: qkvOut[1], value: qkvOut[2], heads: c.heads,
-                                      window: c.attentionWindow)
         if c.headScaling {
             attended = try (attended.reshaped([b, l, c.heads, c.dModel / c.heads]) * headScaler).reshaped([b, l, c.dModel])
         }
