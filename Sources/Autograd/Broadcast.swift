@@ -86,4 +86,52 @@ struct Broadcast {
         let parts = Parallel.ranges(rowCount, parts: Parallel.chunkCount(rowCount))
         Parallel.forEachChunk(parts.count) { forEachRow(in: parts[$0], body) }
     }
+
+    /// Adds every row's contribution into the gradient `d` (`count` elements) of an operand
+    /// that was broadcast, where rows meet at the same elements: `body(target, out, lhs, rhs,
+    /// n, lhsStep, rhsStep)` adds one row's terms into `target` at the operand's offsets. A
+    /// large result is cut into a fixed number of row blocks (set by its size, not by the
+    /// threads), each adding into its own zeroed copy, and the copies are added to `d` in block
+    /// order, so the sums do not depend on how many threads ran them.
+    func reduceRows(into d: UnsafeMutablePointer<Float>, count: Int,
+                    _ body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void) {
+        guard shape.count > 0 else { body(d, 0, 0, 0, 1, 0, 0); return }
+        let total = shape.product, rows = rowCount
+        let blocks = Swift.min(rows, 16, total / (1 << 15), Swift.max(1, (1 << 22) / Swift.max(count, 1)))
+        guard blocks > 1 else { forEachRow { body(d, $0, $1, $2, $3, $4, $5) }; return }
+        let parts = Parallel.ranges(rows, parts: blocks)
+        var partial = [Float](repeating: 0, count: parts.count * count)
+        partial.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            Parallel.forEachChunk(parts.count) { k in
+                forEachRow(in: parts[k]) { body(base + k * count, $0, $1, $2, $3, $4, $5) }
+            }
+            Parallel.forEachRange(count, grain: 1 << 14) { r in
+                for k in 0..<parts.count {
+                    let src = base + k * count
+                    for i in r { d[i] += src[i] }
+                }
+            }
+        }
+    }
+}
+
+/// Σ of `count` contiguous floats over eight lanes.
+@inline(__always)
+func contiguousSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(), i = 0
+    while i &+ 8 <= count { lanes += load8(p + i); i &+= 8 }
+    var total = lanes.sum()
+    while i < count { total += p[i]; i &+= 1 }
+    return total
+}
+
+/// Σ aᵢ·bᵢ over `count` contiguous floats, over eight lanes.
+@inline(__always)
+func contiguousDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(), i = 0
+    while i &+ 8 <= count { lanes += load8(a + i) * load8(b + i); i &+= 8 }
+    var total = lanes.sum()
+    while i < count { total += a[i] * b[i]; i &+= 1 }
+    return total
 }

@@ -68,30 +68,39 @@ extension Tensor {
                     let g = pg.baseAddress!, x = pa.baseAddress!, y = pb.baseAddress!
                     if a.requiresGrad && !(op != .mul && op != .div && a.shape == bc.shape) {
                         a.withGradBuffer { da in
-                            let rows = a.shape == bc.shape ? bc.forEachRowInParallel : bc.forEachRow
-                            rows { o, l, r, n, ls, rs in
-                                let gi = g + o, di = da + l, yi = y + r
+                            let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
+                                let gi = g + o, di = d + l, yi = y + r
                                 switch op {
-                                case .add, .sub: for i in 0..<n { di[i &* ls] += gi[i] }
-                                case .mul: for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] }
+                                case .add, .sub:
+                                    if ls == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* ls] += gi[i] } }
+                                case .mul:
+                                    if ls == 0, rs == 1 { di[0] += contiguousDot(gi, yi, count: n) }
+                                    else { for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] } }
                                 case .div: for i in 0..<n { di[i &* ls] += gi[i] / yi[i &* rs] }
                                 }
                             }
+                            if a.shape == bc.shape { bc.forEachRowInParallel { body(da, $0, $1, $2, $3, $4, $5) } }
+                            else { bc.reduceRows(into: da, count: a.count, body) }
                         }
                     }
                     if b.requiresGrad && !(op != .mul && op != .div && b.shape == bc.shape) {
                         b.withGradBuffer { db in
-                            let rows = b.shape == bc.shape ? bc.forEachRowInParallel : bc.forEachRow
-                            rows { o, l, r, n, ls, rs in
-                                let gi = g + o, di = db + r, xi = x + l, yi = y + r
+                            let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
+                                let gi = g + o, di = d + r, xi = x + l, yi = y + r
                                 switch op {
-                                case .add: for i in 0..<n { di[i &* rs] += gi[i] }
-                                case .sub: for i in 0..<n { di[i &* rs] -= gi[i] }
-                                case .mul: for i in 0..<n { di[i &* rs] += gi[i] * xi[i &* ls] }
+                                case .add:
+                                    if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
+                                case .sub:
+                                    if rs == 0 { di[0] -= contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] -= gi[i] } }
+                                case .mul:
+                                    if rs == 0, ls == 1 { di[0] += contiguousDot(gi, xi, count: n) }
+                                    else { for i in 0..<n { di[i &* rs] += gi[i] * xi[i &* ls] } }
                                 case .div:
                                     for i in 0..<n { let v = yi[i &* rs]; di[i &* rs] -= gi[i] * xi[i &* ls] / (v * v) }
                                 }
                             }
+                            if b.shape == bc.shape { bc.forEachRowInParallel { body(db, $0, $1, $2, $3, $4, $5) } }
+                            else { bc.reduceRows(into: db, count: b.count, body) }
                         }
                     }
                 }

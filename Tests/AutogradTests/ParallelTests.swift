@@ -59,6 +59,70 @@ import TestSupport
         for (i, name) in ["y", "da", "db", "dc"].enumerated() { #expect(one[i] == two[i], "\(name)") }
     }
 
+    /// The gradient of a broadcast operand is a sum over the rows it was broadcast along. For
+    /// results large enough to be cut into row blocks, in each operation and with the operand
+    /// broadcast along its last axis (a per-head scale), along leading axes (a bias) or both,
+    /// it equals the sum in double precision, and two threads equal one.
+    @Test(arguments: [([64, 32, 8, 4], [8, 1]), ([48, 40, 64], [64]), ([48, 40, 64], [48, 1, 64]), ([96, 700], [96, 1]), ([30000, 3], [1])])
+    func broadcastReductions_equalNaiveSums(big: [Int], small: [Int]) throws {
+        let n = big.product, seed = values(n, seed: 21)
+        let bigData = values(n, seed: 22), smallData = values(small.product, seed: 23).map { $0 + 2 }
+        // Row-major strides of the small operand, aligned to the right, 0 where it is broadcast.
+        let aligned = [Int](repeating: 1, count: big.count - small.count) + small
+        var strides = [Int](repeating: 0, count: big.count), step = 1
+        for axis in stride(from: big.count - 1, through: 0, by: -1) {
+            strides[axis] = aligned[axis] == 1 ? 0 : step
+            step *= aligned[axis]
+        }
+        // The small operand's element that each element of the result reads.
+        let index: [Int] = (0..<n).map { flat in
+            var rest = flat, at = 0
+            for axis in stride(from: big.count - 1, through: 0, by: -1) {
+                at += (rest % big[axis]) * strides[axis]
+                rest /= big[axis]
+            }
+            return at
+        }
+        for op in ["add", "sub", "mul", "div"] {
+            func run() throws -> [Float] {
+                let a = try Tensor(shape: big, data: bigData)
+                let b = try Tensor(shape: small, data: smallData, requiresGrad: true)
+                let y: Tensor
+                switch op {
+                case "add": y = try a + b
+                case "sub": y = try a - b
+                case "mul": y = try a * b
+                default: y = try a / b
+                }
+                try y.backward(seed: seed)
+                return b.grad!
+            }
+            var want = [Double](repeating: 0, count: small.product)
+            for i in 0..<n {
+                let g = Double(seed[i]), x = Double(bigData[i]), v = Double(smallData[index[i]])
+                switch op {
+                case "add": want[index[i]] += g
+                case "sub": want[index[i]] -= g
+                case "mul": want[index[i]] += g * x
+                default: want[index[i]] -= g * x / (v * v)
+                }
+            }
+            let one = try atWidth(1, run), two = try atWidth(2, run)
+            #expect(one == two, "\(op) \(big) \(small)")
+            let scale = want.map(abs).max()!
+            let error = zip(one, want).map { abs(Double($0) - $1) }.max()!
+            #expect(error <= 1e-5 * Swift.max(scale, 1), "\(op) \(big) \(small): error \(error)")
+        }
+    }
+
+    /// Finite differences through the cut reduction, both operands needing a gradient.
+    @Test func broadcastReduction_gradientCheck() throws {
+        let a = try Tensor(shape: [64, 32, 8, 4], data: values(65536, seed: 31))
+        let b = try Tensor(shape: [8, 1], data: values(8, seed: 32))
+        let result = try checkGradients([a, b], samplesPerInput: 8) { try $0[0] * $0[1] + $0[1] }
+        #expect(result.passed, "\(result)")
+    }
+
     /// Many jobs of many chunks, some starting jobs of their own inside a chunk: each chunk
     /// runs once per job.
     @Test func chunks_runOnceEach_nestedJobsToo() {
