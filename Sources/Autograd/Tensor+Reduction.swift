@@ -33,13 +33,31 @@ extension Tensor {
         let x = self
         let axis = try normalizedAxis(axis, op: "sum")
         let (outer, n, inner) = split(at: axis)
-        var out = [Float](repeating: 0, count: outer * inner)
+        var out = uninitializedFloats(outer * inner)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
-                for o in 0..<outer {
-                    for k in 0..<n {
-                        let src = px.baseAddress! + (o * n + k) * inner, dst = py.baseAddress! + o * inner
-                        for i in 0..<inner { dst[i] += src[i] }
+                let src = px.baseAddress!, dst = py.baseAddress!
+                if inner == 1 {
+                    // Each output sums one contiguous run of n values, in order.
+                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n, 1))) { r in
+                        for o in r {
+                            let row = src + o &* n
+                            var total: Float = 0
+                            for k in 0..<n { total += row[k] }
+                            dst[o] = total
+                        }
+                    }
+                } else {
+                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n &* inner, 1))) { r in
+                        for o in r {
+                            let d = dst + o &* inner, first = src + o &* n &* inner
+                            if n == 0 { for i in 0..<inner { d[i] = 0 } ; continue }
+                            for i in 0..<inner { d[i] = first[i] }
+                            for k in 1..<Swift.max(n, 1) {
+                                let s = first + k &* inner
+                                for i in 0..<inner { d[i] += s[i] }
+                            }
+                        }
                     }
                 }
             }
@@ -48,14 +66,24 @@ extension Tensor {
         if keepingAxis { outShape[axis] = 1 } else { outShape.remove(at: axis) }
         return Tensor(unchecked: outShape, data: out).record([x]) { y in
             y.grad!.withUnsafeBufferPointer { pg in
-                x.withGradBuffer { dx in
-                    for o in 0..<outer {
-                        for k in 0..<n {
-                            let dst = dx + (o * n + k) * inner, g = pg.baseAddress! + o * inner
-                            for i in 0..<inner { dst[i] += g[i] }
+                x.withGradBuffer(overwriting: { dx, fresh in
+                    let g = pg.baseAddress!
+                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n &* inner, 1))) { r in
+                        for o in r {
+                            let go = g + o &* inner
+                            for k in 0..<n {
+                                let d = dx + (o &* n &+ k) &* inner
+                                if inner == 1 {
+                                    if fresh { d[0] = go[0] } else { d[0] += go[0] }
+                                } else if fresh {
+                                    for i in 0..<inner { d[i] = go[i] }
+                                } else {
+                                    for i in 0..<inner { d[i] += go[i] }
+                                }
+                            }
                         }
                     }
-                }
+                })
             }
         }
     }

@@ -169,7 +169,7 @@ extension Tensor {
         let x = self
         let (outer, n, inner) = split(at: axis)
         let w = range.count * inner, start = range.lowerBound * inner
-        var out = [Float](repeating: 0, count: outer * w)
+        var out = uninitializedFloats(outer * w)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { po in
                 for o in 0..<outer {
@@ -181,12 +181,20 @@ extension Tensor {
         outShape[axis] = range.count
         return Tensor(unchecked: outShape, data: out).record([x]) { y in
             y.grad!.withUnsafeBufferPointer { g in
-                x.withGradBuffer { dx in
+                x.withGradBuffer(overwriting: { dx, fresh in
+                    let row = n * inner
                     for o in 0..<outer {
-                        let d = dx + o * n * inner + start
-                        for i in 0..<w { d[i] += g[o * w + i] }
+                        let d = dx + o * row + start, go = g.baseAddress! + o * w
+                        if fresh {
+                            // A fresh buffer: the slice's columns are written, the rest zeroed.
+                            (dx + o * row).update(repeating: 0, count: start)
+                            d.update(from: go, count: w)
+                            (d + w).update(repeating: 0, count: row - start - w)
+                        } else {
+                            for i in 0..<w { d[i] += go[i] }
+                        }
                     }
-                }
+                })
             }
         }
     }
