@@ -59,10 +59,31 @@ public final class AdamW {
         var total: Double = 0
         for (_, p) in parameters {
             guard let grad = p.grad else { continue }
-            total += grad.withUnsafeBufferPointer(AdamW.sumOfSquares)
+            // Fixed pieces, each summed on whichever thread takes it and added in order, so the
+            // norm does not depend on the number of threads.
+            let pieces = AdamW.pieces(grad.count)
+            var partial = [Double](repeating: 0, count: pieces)
+            grad.withUnsafeBufferPointer { g in
+                partial.withUnsafeMutableBufferPointer { out in
+                    Parallel.forEachChunk(pieces) { k in
+                        let r = AdamW.piece(k, of: g.count)
+                        out[k] = AdamW.sumOfSquares(UnsafeBufferPointer(rebasing: g[r]))
+                    }
+                }
+            }
+            for value in partial { total += value }
         }
         return Float(total.squareRoot())
     }
+
+    /// Elements per piece when a parameter's pass is shared between the engine's threads.
+    static let pieceSize = 1 << 15
+
+    /// How many pieces a parameter of `count` elements is cut into (at least 1).
+    static func pieces(_ count: Int) -> Int { Swift.max(1, (count + pieceSize - 1) / pieceSize) }
+
+    /// The elements of piece `k`.
+    static func piece(_ k: Int, of count: Int) -> Range<Int> { (k * pieceSize)..<Swift.min(count, (k + 1) * pieceSize) }
 
     /// Σ g² in double precision, over eight interleaved partial sums so that the loop vectorises.
     static func sumOfSquares(_ g: UnsafeBufferPointer<Float>) -> Double {
@@ -123,8 +144,12 @@ public final class AdamW {
                 p.withMutableData { theta in
                     firstMoments[k].withUnsafeMutableBufferPointer { m in
                         secondMoments[k].withUnsafeMutableBufferPointer { v in
-                            AdamW.update(theta.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!,
-                                         count: theta.count, hyper)
+                            let count = theta.count
+                            Parallel.forEachChunk(AdamW.pieces(count)) { k in
+                                let r = AdamW.piece(k, of: count)
+                                AdamW.update(theta.baseAddress! + r.lowerBound, m.baseAddress! + r.lowerBound,
+                                             v.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, count: r.count, hyper)
+                            }
                         }
                     }
                 }
