@@ -1,8 +1,14 @@
 /// NumPy-style broadcasting of two shapes, walked one innermost row at a time.
+///
+/// The walk runs over the result's axes coalesced: axes of extent 1 are dropped and neighbouring
+/// axes merged wherever both operands step through them as through one axis, so that rows are
+/// as long as the operands allow (a (B, L, G, A) result with a (G, A) operand is walked in rows
+/// of G·A, not A). Rows still cover the result in row-major order.
 struct Broadcast {
     let shape: [Int]
-    /// Element strides of each operand in the result's index space (0 along broadcast axes).
-    let lhsStrides: [Int], rhsStrides: [Int]
+    /// The walk's axes (never empty) and each operand's element strides along them (0 along
+    /// broadcast axes).
+    let loopShape: [Int], lhsStrides: [Int], rhsStrides: [Int]
 
     init?(_ lhs: [Int], _ rhs: [Int]) {
         let rank = max(lhs.count, rhs.count)
@@ -14,8 +20,24 @@ struct Broadcast {
             shape[i] = l[i] == 1 ? r[i] : l[i]
         }
         self.shape = shape
-        lhsStrides = Broadcast.strides(l, in: shape)
-        rhsStrides = Broadcast.strides(r, in: shape)
+        (loopShape, lhsStrides, rhsStrides) = Broadcast.coalesced(shape, Broadcast.strides(l, in: shape),
+                                                                  Broadcast.strides(r, in: shape))
+    }
+
+    /// The axes of `shape` without those of extent 1, with each axis merged into the one
+    /// inside it when both operands' strides allow: outer stride = inner stride × inner extent.
+    static func coalesced(_ shape: [Int], _ l: [Int], _ r: [Int]) -> ([Int], [Int], [Int]) {
+        var axes: [(n: Int, l: Int, r: Int)] = []
+        for i in stride(from: shape.count - 1, through: 0, by: -1) where shape[i] != 1 {
+            if let inner = axes.last, l[i] == inner.l * inner.n, r[i] == inner.r * inner.n {
+                axes[axes.count - 1] = (inner.n * shape[i], inner.l, inner.r)
+            } else {
+                axes.append((shape[i], l[i], r[i]))
+            }
+        }
+        if axes.isEmpty { axes = [(1, 0, 0)] }
+        axes.reverse()
+        return (axes.map(\.n), axes.map(\.l), axes.map(\.r))
     }
 
     /// Row-major strides of `shape`, zeroed where the extent is 1 but the result's is not.
@@ -32,20 +54,18 @@ struct Broadcast {
     /// Calls `body(out, lhs, rhs, n, lhsStep, rhsStep)` for every innermost row: `n` elements
     /// starting at offset `out` of the result, `lhs`/`rhs` of the operands, advancing by the steps.
     func forEachRow(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
-        let rank = shape.count
-        guard rank > 0 else { body(0, 0, 0, 1, 0, 0); return }
         forEachRow(in: 0..<rowCount, body)
     }
 
-    /// Innermost rows of the result (each of `shape.last` elements).
+    /// Rows of the walk (each of `loopShape.last` elements).
     var rowCount: Int {
-        guard let n = shape.last else { return 1 }
-        return n == 0 ? 0 : shape.product / n
+        let n = loopShape[loopShape.count - 1]
+        return n == 0 ? 0 : loopShape.product / n
     }
 
-    /// `forEachRow` over the rows `rows` only (rank ≥ 1), in order.
+    /// `forEachRow` over the rows `rows` only, in order.
     func forEachRow(in rows: Range<Int>, _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
-        let rank = shape.count
+        let shape = loopShape, rank = shape.count
         let n = shape[rank - 1]
         guard n > 0, !rows.isEmpty else { return }
         let ls = lhsStrides[rank - 1], rs = rhsStrides[rank - 1]
@@ -82,7 +102,7 @@ struct Broadcast {
     /// `forEachRow` with the rows cut between the engine's threads when the result is large;
     /// only for bodies whose rows write disjoint memory.
     func forEachRowInParallel(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
-        guard shape.count > 0, shape.product >= 1 << 16 else { forEachRow(body); return }
+        guard shape.product >= 1 << 16 else { forEachRow(body); return }
         let parts = Parallel.ranges(rowCount, parts: Parallel.chunkCount(rowCount))
         Parallel.forEachChunk(parts.count) { forEachRow(in: parts[$0], body) }
     }
@@ -95,7 +115,6 @@ struct Broadcast {
     /// order, so the sums do not depend on how many threads ran them.
     func reduceRows(into d: UnsafeMutablePointer<Float>, count: Int,
                     _ body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void) {
-        guard shape.count > 0 else { body(d, 0, 0, 0, 1, 0, 0); return }
         let total = shape.product, rows = rowCount
         let blocks = Swift.min(rows, 16, total / (1 << 15), Swift.max(1, (1 << 22) / Swift.max(count, 1)))
         guard blocks > 1 else { forEachRow { body(d, $0, $1, $2, $3, $4, $5) }; return }

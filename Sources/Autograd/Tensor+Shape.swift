@@ -88,7 +88,7 @@ extension Tensor {
             throw AutogradError.shapeMismatch(op: "broadcast", lhs: shape, rhs: target)
         }
         let x = self
-        var out = [Float](repeating: 0, count: target.product)
+        var out = uninitializedFloats(target.product)  // every row is written below
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { po in
                 bc.forEachRow { o, _, r, n, _, rs in for i in 0..<n { po[o + i] = px[r + i * rs] } }
@@ -97,7 +97,10 @@ extension Tensor {
         return Tensor(unchecked: target, data: out).record([x]) { y in
             y.grad!.withUnsafeBufferPointer { g in
                 x.withGradBuffer { dx in
-                    bc.forEachRow { o, _, r, n, _, rs in for i in 0..<n { dx[r + i * rs] += g[o + i] } }
+                    bc.reduceRows(into: dx, count: x.count) { d, o, _, r, n, _, rs in
+                        let gi = g.baseAddress! + o, di = d + r
+                        if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
+                    }
                 }
             }
         }
