@@ -35,7 +35,23 @@ public final class AdamW {
     /// The tensors updated, with their names (used for saved state).
     public let parameters: [(name: String, tensor: Tensor)]
     /// First and second moment estimates, one per parameter.
-    public internal(set) var firstMoments: [[Float]], secondMoments: [[Float]]
+    public internal(set) var firstMoments: [[Float]] {
+        get { moments.map(\.first) }
+        set { for (box, value) in zip(moments, newValue) { box.first = value } }
+    }
+    /// Second moment estimates, one per parameter.
+    public internal(set) var secondMoments: [[Float]] {
+        get { moments.map(\.second) }
+        set { for (box, value) in zip(moments, newValue) { box.second = value } }
+    }
+
+    /// One parameter's moment estimates, in an object of their own so that the threads of a
+    /// step can each update a different parameter's.
+    final class Moments {
+        var first: [Float], second: [Float]
+        init(count: Int) { (first, second) = ([Float](repeating: 0, count: count), [Float](repeating: 0, count: count)) }
+    }
+    let moments: [Moments]
     /// Steps taken so far.
     public internal(set) var stepCount = 0
 
@@ -43,8 +59,7 @@ public final class AdamW {
     public init(parameters: [(name: String, tensor: Tensor)], configuration: Configuration = Configuration()) {
         self.parameters = parameters
         self.configuration = configuration
-        firstMoments = parameters.map { [Float](repeating: 0, count: $0.tensor.count) }
-        secondMoments = firstMoments
+        moments = parameters.map { Moments(count: $0.tensor.count) }
     }
 
     /// The learning rate of the next step.
@@ -56,24 +71,35 @@ public final class AdamW {
 
     /// The global L2 norm of all parameters' gradients.
     public func gradientNorm() -> Float {
-        var total: Double = 0
-        for (_, p) in parameters {
-            guard let grad = p.grad else { continue }
-            // Fixed pieces, each summed on whichever thread takes it and added in order, so the
-            // norm does not depend on the number of threads.
-            let pieces = AdamW.pieces(grad.count)
-            var partial = [Double](repeating: 0, count: pieces)
-            grad.withUnsafeBufferPointer { g in
-                partial.withUnsafeMutableBufferPointer { out in
-                    Parallel.forEachChunk(pieces) { k in
-                        let r = AdamW.piece(k, of: g.count)
-                        out[k] = AdamW.sumOfSquares(UnsafeBufferPointer(rebasing: g[r]))
+        // Each parameter's Σ g² over fixed pieces, and the parameters' sums added in order:
+        // the norm does not depend on the number of threads.
+        let grads = parameters.map(\.tensor.grad)
+        var sums = [Double](repeating: 0, count: grads.count)
+        sums.withUnsafeMutableBufferPointer { out in
+            AdamW.forEachParameter(grads.map { $0?.count }) { k, whole in
+                grads[k]!.withUnsafeBufferPointer { g in
+                    if whole { out[k] = AdamW.sumOfSquares(g); return }
+                    let pieces = AdamW.pieces(g.count)
+                    var partial = [Double](repeating: 0, count: pieces)
+                    partial.withUnsafeMutableBufferPointer { part in
+                        Parallel.forEachChunk(pieces) { i in
+                            part[i] = AdamW.sumOfSquares(UnsafeBufferPointer(rebasing: g[AdamW.piece(i, of: g.count)]))
+                        }
                     }
+                    out[k] = partial.reduce(0, +)
                 }
             }
-            for value in partial { total += value }
         }
-        return Float(total.squareRoot())
+        return Float(sums.reduce(0, +).squareRoot())
+    }
+
+    /// Runs `body(k, whole)` for every parameter k with a count (a gradient): those of one
+    /// piece or less together, one parameter per chunk on the engine threads, with `whole`
+    /// true; then each larger one in turn, with `whole` false, for the body to cut into pieces.
+    static func forEachParameter(_ counts: [Int?], _ body: (Int, Bool) -> Void) {
+        let small = counts.indices.filter { counts[$0].map { $0 <= pieceSize } ?? false }
+        Parallel.forEachChunk(small.count) { body(small[$0], true) }
+        for k in counts.indices where (counts[k] ?? 0) > pieceSize { body(k, false) }
     }
 
     /// Elements per piece when a parameter's pass is shared between the engine's threads.
@@ -138,15 +164,16 @@ public final class AdamW {
         let bias1 = 1 - Foundation.pow(c.beta1, t), bias2 = 1 - Foundation.pow(c.beta2, t)
         let hyper = UpdateConstants(beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, decay: 1 - lr * c.weightDecay,
                                     stepSize: lr / bias1, bias2Root: bias2.squareRoot(), scale: scale)
-        for (k, (_, p)) in parameters.enumerated() {
-            guard let grad = p.grad else { continue }
-            grad.withUnsafeBufferPointer { g in
-                p.withMutableData { theta in
-                    firstMoments[k].withUnsafeMutableBufferPointer { m in
-                        secondMoments[k].withUnsafeMutableBufferPointer { v in
+        let grads = parameters.map(\.tensor.grad)
+        AdamW.forEachParameter(grads.map { $0?.count }) { k, whole in
+            // Each parameter's tensor and moments are touched by one chunk at a time.
+            grads[k]!.withUnsafeBufferPointer { g in
+                parameters[k].tensor.withMutableData { theta in
+                    moments[k].first.withUnsafeMutableBufferPointer { m in
+                        moments[k].second.withUnsafeMutableBufferPointer { v in
                             let count = theta.count
-                            Parallel.forEachChunk(AdamW.pieces(count)) { k in
-                                let r = AdamW.piece(k, of: count)
+                            Parallel.forEachChunk(whole ? 1 : AdamW.pieces(count)) { i in
+                                let r = whole ? 0..<count : AdamW.piece(i, of: count)
                                 AdamW.update(theta.baseAddress! + r.lowerBound, m.baseAddress! + r.lowerBound,
                                              v.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, count: r.count, hyper)
                             }

@@ -56,4 +56,43 @@ import Testing
         optimizer.clipGradients(maxNorm: 1)
         #expect(a.grad! == [0.3, 0] && b.grad! == [0.4])
     }
+
+    /// Parameters small and large (cut into pieces), one without a gradient: steps at two engine
+    /// threads give the one-thread parameters, moments and norms bit for bit, and the norm is
+    /// that of all the gradients.
+    @Test func steps_atTwoThreadsEqualOneThread() throws {
+        let counts = [7, 40_000, 1, 100_003, 3_000, 65_536]
+        func run() throws -> ([[Float]], [[Float]], [[Float]], [Float]) {
+            let rng = RandomGenerator(seed: 11)
+            let params = try counts.map { n in try Tensor(shape: [n], data: (0..<n).map { _ in rng.normal() }, requiresGrad: true) }
+            let optimizer = AdamW(parameters: params.enumerated().map { ("p\($0.offset)", $0.element) })
+            var norms: [Float] = []
+            for step in 0..<4 {
+                for (k, p) in params.enumerated() where k != 2 || step > 1 {
+                    p.setGrad((0..<p.count).map { _ in rng.normal() * 0.01 })
+                }
+                if step < 2 { params[2].setGrad(nil) }
+                norms.append(optimizer.step().gradientNorm)
+            }
+            return (params.map(\.data), optimizer.firstMoments, optimizer.secondMoments, norms)
+        }
+        let before = BLAS.threadCount
+        defer { BLAS.setThreadCount(before) }
+        BLAS.setThreadCount(1)
+        let one = try run()
+        BLAS.setThreadCount(2)
+        let two = try run()
+        #expect(one.0 == two.0 && one.1 == two.1 && one.2 == two.2 && one.3 == two.3)
+        // The last step's norm against a sum in double precision.
+        let rng = RandomGenerator(seed: 11)
+        for n in counts { for _ in 0..<n { _ = rng.normal() } }
+        var total: Double = 0
+        for step in 0..<4 {
+            for (k, n) in counts.enumerated() where k != 2 || step > 1 {
+                for _ in 0..<n { let g = Double(rng.normal() * 0.01); if step == 3 { total += g * g } }
+            }
+        }
+        #expect(Swift.abs(Double(one.3[3]) - total.squareRoot()) <= 1e-6 * total.squareRoot())
+    }
 }
+
