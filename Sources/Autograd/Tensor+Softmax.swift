@@ -7,13 +7,22 @@ extension Tensor {
     /// Row-wise softmax of `x` (R, N) into `y`, computed stably.
     @inline(__always)
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        for r in 0..<rows {
-            let xr = x + r * n, yr = y + r * n
-            var m = -Float.infinity
-            for i in 0..<n { m = Swift.max(m, xr[i]) }
-            let inv = 1 / expShifted(xr, yr, count: n, shift: m)
-            for i in 0..<n { yr[i] *= inv }
+        forEachRowRange(rows, n) { range in
+            for r in range {
+                let xr = x + r * n, yr = y + r * n
+                var m = -Float.infinity
+                for i in 0..<n { m = Swift.max(m, xr[i]) }
+                let inv = 1 / expShifted(xr, yr, count: n, shift: m)
+                for i in 0..<n { yr[i] *= inv }
+            }
         }
+    }
+
+    /// Rows of width `n` cut between the engine threads when there are enough elements; each
+    /// row is computed by one thread, so the values do not depend on the cut.
+    @inline(__always)
+    static func forEachRowRange(_ rows: Int, _ n: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forEachRange(rows, grain: Swift.max(1, (1 << 16) / Swift.max(n, 1)), body)
     }
 
     private var lastAxis: Int { shape.last ?? 1 }
@@ -31,7 +40,7 @@ extension Tensor {
     /// Softmax over the last axis.
     public func softmax() -> Tensor {
         let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
-        var out = [Float](repeating: 0, count: count)
+        var out = uninitializedFloats(count)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in Tensor.softmaxRows(px.baseAddress!, py.baseAddress!, rows: rows, n: n) }
         }
@@ -40,10 +49,12 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { g in
                 y.data.withUnsafeBufferPointer { py in
                     x.withGradBuffer { dx in
-                        for r in 0..<rows {
-                            var dot: Float = 0
-                            for i in 0..<n { dot += g[r * n + i] * py[r * n + i] }
-                            for i in 0..<n { dx[r * n + i] += py[r * n + i] * (g[r * n + i] - dot) }
+                        Tensor.forEachRowRange(rows, n) { range in
+                            for r in range {
+                                var dot: Float = 0
+                                for i in 0..<n { dot += g[r * n + i] * py[r * n + i] }
+                                for i in 0..<n { dx[r * n + i] += py[r * n + i] * (g[r * n + i] - dot) }
+                            }
                         }
                     }
                 }
@@ -54,12 +65,14 @@ extension Tensor {
     /// ln softmax over the last axis.
     public func logSoftmax() -> Tensor {
         let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
-        var out = [Float](repeating: 0, count: count)
+        var out = uninitializedFloats(count)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
-                for r in 0..<rows {
-                    let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
-                    for i in 0..<n { py[r * n + i] = px[r * n + i] - lse }
+                Tensor.forEachRowRange(rows, n) { range in
+                    for r in range {
+                        let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
+                        for i in 0..<n { py[r * n + i] = px[r * n + i] - lse }
+                    }
                 }
             }
         }
@@ -68,10 +81,12 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { g in
                 y.data.withUnsafeBufferPointer { py in
                     x.withGradBuffer { dx in
-                        for r in 0..<rows {
-                            var total: Float = 0
-                            for i in 0..<n { total += g[r * n + i] }
-                            for i in 0..<n { dx[r * n + i] += g[r * n + i] - Foundation.exp(py[r * n + i]) * total }
+                        Tensor.forEachRowRange(rows, n) { range in
+                            for r in range {
+                                var total: Float = 0
+                                for i in 0..<n { total += g[r * n + i] }
+                                for i in 0..<n { dx[r * n + i] += g[r * n + i] - Foundation.exp(py[r * n + i]) * total }
+                            }
                         }
                     }
                 }
@@ -86,18 +101,24 @@ extension Tensor {
             throw AutogradError.shapeMismatch(op: "crossEntropy", lhs: shape, rhs: labels.shape)
         }
         let x = self, n = lastAxis, rows = count / Swift.max(n, 1)
-        var logp = [Float](repeating: 0, count: count)
-        var loss = [Float](repeating: 0, count: rows)
+        var logp = uninitializedFloats(count)
+        var loss = uninitializedFloats(rows)
         x.data.withUnsafeBufferPointer { px in
             labels.data.withUnsafeBufferPointer { pl in
-                for r in 0..<rows {
-                    let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
-                    var l: Float = 0
-                    for i in 0..<n {
-                        logp[r * n + i] = px[r * n + i] - lse
-                        l -= pl[r * n + i] * logp[r * n + i]
+                logp.withUnsafeMutableBufferPointer { lp in
+                    loss.withUnsafeMutableBufferPointer { out in
+                        Tensor.forEachRowRange(rows, n) { range in
+                            for r in range {
+                                let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
+                                var l: Float = 0
+                                for i in 0..<n {
+                                    lp[r * n + i] = px[r * n + i] - lse
+                                    l -= pl[r * n + i] * lp[r * n + i]
+                                }
+                                out[r] = l
+                            }
+                        }
                     }
-                    loss[r] = l
                 }
             }
         }
@@ -107,18 +128,22 @@ extension Tensor {
                     labels.data.withUnsafeBufferPointer { pl in
                         if x.requiresGrad {  // dx = g · (softmax · Σ label − label)
                             x.withGradBuffer { dx in
-                                for r in 0..<rows {
-                                    var mass: Float = 0
-                                    for i in 0..<n { mass += pl[r * n + i] }
-                                    for i in 0..<n {
-                                        dx[r * n + i] += g[r] * (Foundation.exp(lp[r * n + i]) * mass - pl[r * n + i])
+                                Tensor.forEachRowRange(rows, n) { range in
+                                    for r in range {
+                                        var mass: Float = 0
+                                        for i in 0..<n { mass += pl[r * n + i] }
+                                        for i in 0..<n {
+                                            dx[r * n + i] += g[r] * (Foundation.exp(lp[r * n + i]) * mass - pl[r * n + i])
+                                        }
                                     }
                                 }
                             }
                         }
                         if labels.requiresGrad {  // dlabel = −g · ln softmax
                             labels.withGradBuffer { dl in
-                                for r in 0..<rows { for i in 0..<n { dl[r * n + i] -= g[r] * lp[r * n + i] } }
+                                Tensor.forEachRowRange(rows, n) { range in
+                                    for r in range { for i in 0..<n { dl[r * n + i] -= g[r] * lp[r * n + i] } }
+                                }
                             }
                         }
                     }

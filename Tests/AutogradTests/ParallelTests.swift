@@ -59,6 +59,23 @@ import TestSupport
         for (i, name) in ["y", "da", "db", "dc"].enumerated() { #expect(one[i] == two[i], "\(name)") }
     }
 
+    /// Softmax, log-softmax and cross-entropy over many short rows (cut between threads by
+    /// rows) and their gradients give the one-thread values.
+    @Test func rowKernels_equalOneThread() throws {
+        let xData = values(20_000 * 6, seed: 41), labelData = values(20_000 * 6, seed: 42).map { $0 + 0.5 }
+        let seed = values(20_000 * 6, seed: 43), rowSeed = values(20_000, seed: 44)
+        func run() throws -> [[Float]] {
+            let x = try Tensor(shape: [20_000, 6], data: xData, requiresGrad: true)
+            let labels = try Tensor(shape: [20_000, 6], data: labelData, requiresGrad: true)
+            let s = x.softmax(), l = x.logSoftmax(), c = try x.crossEntropy(softLabels: labels)
+            try (s * l).backward(seed: seed)
+            try c.backward(seed: rowSeed)
+            return [s.data, l.data, c.data, x.grad!, labels.grad!]
+        }
+        let one = try atWidth(1, run), two = try atWidth(2, run)
+        for (i, name) in ["softmax", "logSoftmax", "crossEntropy", "dx", "dlabels"].enumerated() { #expect(one[i] == two[i], "\(name)") }
+    }
+
     /// The gradient of a broadcast operand is a sum over the rows it was broadcast along. For
     /// results large enough to be cut into row blocks, in each operation and with the operand
     /// broadcast along its last axis (a per-head scale), along leading axes (a bias) or both,
