@@ -57,9 +57,7 @@ extension Tensor {
             }
         }
         return Tensor(unchecked: query.shape, data: out).record([query, key, value]) { y in
-            var dq = uninitializedFloats(query.count)
-            // Tiles add into the keys' and values' gradients.
-            var dk = [Float](repeating: 0, count: key.count), dv = [Float](repeating: 0, count: value.count)
+            var dq = uninitializedFloats(query.count), dk = uninitializedFloats(key.count), dv = uninitializedFloats(value.count)
             y.grad!.withUnsafeBufferPointer { pg in
                 query.data.withUnsafeBufferPointer { pq in
                     key.data.withUnsafeBufferPointer { pk in
@@ -98,8 +96,7 @@ extension Tensor {
             plan.forward(q: p.baseAddress!, k: p.baseAddress! + width, v: p.baseAddress! + 2 * width)
         }
         return Tensor(unchecked: [b, l, width], data: out).record([qkv]) { y in
-            // The query block is written whole; the key and value blocks are added into from zero.
-            var d = [Float](repeating: 0, count: qkv.count)
+            var d = uninitializedFloats(qkv.count)
             y.grad!.withUnsafeBufferPointer { pg in
                 qkv.data.withUnsafeBufferPointer { p in
                     d.withUnsafeMutableBufferPointer { pd in
@@ -223,7 +220,8 @@ struct AttentionPlan {
     }
 
     /// Per (batch, head) and query tile: dP = dO vᵀ, dV += Pᵀ dO, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
-    /// dQ = scale · dS k, dK += scale · dSᵀ q. dq is written whole; dk and dv are added into.
+    /// dQ = scale · dS k, dK += scale · dSᵀ q. Every element of dq, dk and dv is written: each
+    /// pair zeroes its own columns of dk and dv before its tiles add into them.
     func backward(g: UnsafePointer<Float>, probs: [Float], q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                   v: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
                   dv: UnsafeMutablePointer<Float>) {
@@ -238,6 +236,10 @@ struct AttentionPlan {
                     for pair in pairs[chunk] {
                         let (bi, h) = pair.quotientAndRemainder(dividingBy: heads)
                         let (inBase, outBase) = (bi * l * stride + h * e, bi * l * width + h * e)
+                        for row in 0..<l {
+                            (dk + inBase + row * stride).update(repeating: 0, count: e)
+                            (dv + inBase + row * stride).update(repeating: 0, count: e)
+                        }
                         for tile in tiles {
                             let (i, j) = (inBase + tile.rows.lowerBound * stride, inBase + tile.firstKey * stride)
                             Tensor.attentionTileBackward(tile, p: pp.baseAddress! + pair * pairSize + tile.offset,
