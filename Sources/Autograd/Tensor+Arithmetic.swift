@@ -67,44 +67,76 @@ extension Tensor {
                 b.data.withUnsafeBufferPointer { pb in
                     let g = pg.baseAddress!, x = pa.baseAddress!, y = pb.baseAddress!
                     if a.requiresGrad && !(op != .mul && op != .div && a.shape == bc.shape) {
-                        a.withGradBuffer { da in
-                            let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
-                                let gi = g + o, di = d + l, yi = y + r
-                                switch op {
-                                case .add, .sub:
-                                    if ls == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* ls] += gi[i] } }
-                                case .mul:
-                                    if ls == 0, rs == 1 { di[0] += contiguousDot(gi, yi, count: n) }
-                                    else { for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] } }
-                                case .div: for i in 0..<n { di[i &* ls] += gi[i] / yi[i &* rs] }
+                        if a.shape == bc.shape {  // a product or quotient with a broadcast b: rows of a's own
+                            a.withGradBuffer(overwriting: { da, fresh in
+                                bc.forEachRowInParallel { o, l, r, n, _, rs in
+                                    Tensor.scaledRow(op == .mul, fresh, g + o, y + r, rs, da + l, n)
+                                }
+                            })
+                        } else {
+                            a.withGradBuffer { da in
+                                bc.reduceRows(into: da, count: a.count) { d, o, l, r, n, ls, rs in
+                                    let gi = g + o, di = d + l, yi = y + r
+                                    switch op {
+                                    case .add, .sub:
+                                        if ls == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* ls] += gi[i] } }
+                                    case .mul:
+                                        if ls == 0, rs == 1 { di[0] += contiguousDot(gi, yi, count: n) }
+                                        else { for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] } }
+                                    case .div: for i in 0..<n { di[i &* ls] += gi[i] / yi[i &* rs] }
+                                    }
                                 }
                             }
-                            if a.shape == bc.shape { bc.forEachRowInParallel { body(da, $0, $1, $2, $3, $4, $5) } }
-                            else { bc.reduceRows(into: da, count: a.count, body) }
                         }
                     }
                     if b.requiresGrad && !(op != .mul && op != .div && b.shape == bc.shape) {
-                        b.withGradBuffer { db in
-                            let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
-                                let gi = g + o, di = d + r, xi = x + l, yi = y + r
-                                switch op {
-                                case .add:
-                                    if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
-                                case .sub:
-                                    if rs == 0 { di[0] -= contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] -= gi[i] } }
-                                case .mul:
-                                    if rs == 0, ls == 1 { di[0] += contiguousDot(gi, xi, count: n) }
-                                    else { for i in 0..<n { di[i &* rs] += gi[i] * xi[i &* ls] } }
-                                case .div:
-                                    for i in 0..<n { let v = yi[i &* rs]; di[i &* rs] -= gi[i] * xi[i &* ls] / (v * v) }
+                        if b.shape == bc.shape, op == .mul {  // a product with a broadcast a: rows of b's own
+                            b.withGradBuffer(overwriting: { db, fresh in
+                                bc.forEachRowInParallel { o, l, r, n, ls, _ in
+                                    Tensor.scaledRow(true, fresh, g + o, x + l, ls, db + r, n)
                                 }
+                            })
+                        } else {
+                            b.withGradBuffer { db in
+                                let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
+                                    let gi = g + o, di = d + r, xi = x + l, yi = y + r
+                                    switch op {
+                                    case .add:
+                                        if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
+                                    case .sub:
+                                        if rs == 0 { di[0] -= contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] -= gi[i] } }
+                                    case .mul:
+                                        if rs == 0, ls == 1 { di[0] += contiguousDot(gi, xi, count: n) }
+                                        else { for i in 0..<n { di[i &* rs] += gi[i] * xi[i &* ls] } }
+                                    case .div:
+                                        for i in 0..<n { let v = yi[i &* rs]; di[i &* rs] -= gi[i] * xi[i &* ls] / (v * v) }
+                                    }
+                                }
+                                if b.shape == bc.shape { bc.forEachRowInParallel { body(db, $0, $1, $2, $3, $4, $5) } }
+                                else { bc.reduceRows(into: db, count: b.count, body) }
                             }
-                            if b.shape == bc.shape { bc.forEachRowInParallel { body(db, $0, $1, $2, $3, $4, $5) } }
-                            else { bc.reduceRows(into: db, count: b.count, body) }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// One contiguous row of the gradient of a full-shape operand whose partner was broadcast:
+    /// d = g·v (a product) or g / v (a quotient), v read at stride `vs`; written when `fresh`,
+    /// else added.
+    @inline(__always)
+    static func scaledRow(_ product: Bool, _ fresh: Bool, _ g: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ vs: Int,
+                          _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch (product, fresh, vs) {
+        case (true, true, 0): let c = v[0]; for i in 0..<n { d[i] = g[i] * c }
+        case (true, false, 0): let c = v[0]; for i in 0..<n { d[i] += g[i] * c }
+        case (true, true, 1): for i in 0..<n { d[i] = g[i] * v[i] }
+        case (true, false, 1): for i in 0..<n { d[i] += g[i] * v[i] }
+        case (true, true, _): for i in 0..<n { d[i] = g[i] * v[i &* vs] }
+        case (true, false, _): for i in 0..<n { d[i] += g[i] * v[i &* vs] }
+        case (false, true, _): for i in 0..<n { d[i] = g[i] / v[i &* vs] }
+        case (false, false, _): for i in 0..<n { d[i] += g[i] / v[i &* vs] }
         }
     }
 
