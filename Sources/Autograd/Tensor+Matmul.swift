@@ -152,7 +152,9 @@ extension Tensor {
         out.withUnsafeMutableBufferPointer { py in
             if let bias {
                 bias.data.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
+                    Parallel.forEachRange(rows, grain: Swift.max(1, (1 << 16) / Swift.max(nOut, 1))) { range in
+                        for r in range { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
+                    }
                 }
             }
             x.data.withUnsafeBufferPointer { px in
