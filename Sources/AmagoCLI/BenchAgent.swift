@@ -16,7 +16,9 @@ struct BenchAgent: ParsableCommand {
             heads (256 hidden, 4 critics, 7 gammas). Inference is timed for 1 and 32 actors with 1, 64 and 127 \
             timesteps already in context. Figures are medians. Each training step is also given as effective \
             GFLOP/s (the reference's FLOP count: 3.26, 33.45 and 206 GFLOP) and as a fraction of raw 1024³ sgemm \
-            measured just before it; peak RSS is the process's resident high-water mark over the size's steps.
+            timed in three batches, one after each third of the size's steps (the median of all its calls), so that \
+            both see the same machine load; peak RSS is the process's resident high-water mark over the size's \
+            warm-up step and first third of its steps, before the sgemm buffers are allocated.
             """)
 
     @Flag(help: "Print one JSON object instead of a table.") var json = false
@@ -51,15 +53,14 @@ struct BenchAgent: ParsableCommand {
         var lines: [String] = []
         for size in chosen {
             FileHandle.standardError.write(Data("\rmeasuring \(size.name)…\u{1B}[K".utf8))
-            let sgemm = try Self.sgemmGFLOPs()
             let peakKnown = BenchMemory.resetPeak()
             let agent = try makeAgent(size)
-            let trainMs = try trainStepMilliseconds(agent, size)
+            let (trainMs, sgemm, peakBytes) = try trainStepMilliseconds(agent, size)
             let gflops = size.flops / (trainMs / 1000) / 1e9
-            let peak = peakKnown ? BenchMemory.peakBytes() : nil
+            let peak = peakKnown ? peakBytes : nil
             summary["train_step_ms_\(size.name)"] = trainMs
             summary["train_gflops_\(size.name)"] = gflops
-            summary["sgemm_gflops_before_\(size.name)"] = sgemm
+            summary["sgemm_gflops_\(size.name)"] = sgemm
             summary["train_vs_sgemm_\(size.name)"] = gflops / sgemm
             if let peak { summary["peak_rss_mb_\(size.name)"] = peak / 1e6 }
             lines.append(String(format: "%-8@ train step %10.2f ms  %6.1f GFLOP/s  %.2f of sgemm (%.1f GFLOP/s)  peak RSS %@",
@@ -109,12 +110,26 @@ struct BenchAgent: ParsableCommand {
         return try Batch(slices, discreteActions: true)
     }
 
-    func trainStepMilliseconds(_ agent: Agent, _ size: Size) throws -> Double {
+    /// The median training step in milliseconds; raw sgemm GFLOP/s from three batches of calls
+    /// timed after each third of the steps (the median of all of them); and the peak RSS over the
+    /// warm-up step and the first third, read before the sgemm buffers exist.
+    func trainStepMilliseconds(_ agent: Agent, _ size: Size) throws -> (ms: Double, sgemm: Double, peakBytes: Double?) {
         let learner = Learner(agent: agent)
         let batch = try makeBatch(size, rng: RandomGenerator(seed: 2))
         try learner.step(batch)  // warm-up
-        let samples = try (0..<steps).map { _ in try Self.time { try learner.step(batch) } }
-        return Self.median(samples) * 1000
+        var stepSamples: [Double] = [], sgemmSamples: [Double] = [], peak: Double?
+        var sgemm: BenchCase?
+        for round in 0..<3 {
+            let share = steps * (round + 1) / 3 - steps * round / 3
+            stepSamples += try (0..<share).map { _ in try Self.time { try learner.step(batch) } }
+            if sgemm == nil {
+                peak = BenchMemory.peakBytes()
+                sgemm = try BenchEngine.sgemmCase(1024)
+                try sgemm!.body()
+            }
+            sgemmSamples += try (0..<3).map { _ in try Self.time { try sgemm!.body() } }
+        }
+        return (Self.median(stepSamples) * 1000, sgemm!.flops / Self.median(sgemmSamples) / 1e9, peak)
     }
 
     /// Median time of one `act` for `actors` actors with `context` timesteps already in memory.
@@ -135,15 +150,6 @@ struct BenchAgent: ParsableCommand {
             })
         }
         return median(samples) * 1e6
-    }
-
-    /// Raw `cblas_sgemm` 1024³ on the benchmark's BLAS threads, median of 9 calls, measured beside
-    /// each size so that both see the same machine load.
-    static func sgemmGFLOPs() throws -> Double {
-        let c = try BenchEngine.sgemmCase(1024)
-        try c.body()
-        let samples = try (0..<9).map { _ in try time { try c.body() } }
-        return c.flops / median(samples) / 1e9
     }
 
     static func time(_ body: () throws -> Void) rethrows -> Double {
