@@ -135,6 +135,13 @@ struct Broadcast {
     }
 }
 
+/// Adds a row of `count` contiguous gradient values into `d` at `step` apart, or their sum into
+/// `d[0]` when the step is 0 (the row was broadcast from one element).
+@inline(__always)
+func addRow(_ g: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, step: Int, count: Int) {
+    if step == 0 { d[0] += contiguousSum(g, count: count) } else { for i in 0..<count { d[i &* step] += g[i] } }
+}
+
 /// Σ of `count` contiguous floats over eight lanes.
 @inline(__always)
 func contiguousSum(_ p: UnsafePointer<Float>, count: Int) -> Float {

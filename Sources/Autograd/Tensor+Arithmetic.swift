@@ -78,8 +78,7 @@ extension Tensor {
                                 bc.reduceRows(into: da, count: a.count) { d, o, l, r, n, ls, rs in
                                     let gi = g + o, di = d + l, yi = y + r
                                     switch op {
-                                    case .add, .sub:
-                                        if ls == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* ls] += gi[i] } }
+                                    case .add, .sub: addRow(gi, into: di, step: ls, count: n)
                                     case .mul:
                                         if ls == 0, rs == 1 { di[0] += contiguousDot(gi, yi, count: n) }
                                         else { for i in 0..<n { di[i &* ls] += gi[i] * yi[i &* rs] } }
@@ -101,8 +100,7 @@ extension Tensor {
                                 let body: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void = { d, o, l, r, n, ls, rs in
                                     let gi = g + o, di = d + r, xi = x + l, yi = y + r
                                     switch op {
-                                    case .add:
-                                        if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
+                                    case .add: addRow(gi, into: di, step: rs, count: n)
                                     case .sub:
                                         if rs == 0 { di[0] -= contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] -= gi[i] } }
                                     case .mul:
@@ -150,21 +148,17 @@ extension Tensor {
                     if a.requiresGrad {
                         a.withGradBuffer(overwriting: { da, fresh in
                             Parallel.forEachRange(n) { r in
-                                switch (op, fresh) {
-                                case (.mul, true): for i in r { da[i] = g[i] * y[i] }
-                                case (.mul, false): for i in r { da[i] += g[i] * y[i] }
-                                case (_, true): for i in r { da[i] = g[i] / y[i] }
-                                case (_, false): for i in r { da[i] += g[i] / y[i] }
-                                }
+                                let at = r.lowerBound
+                                Tensor.scaledRow(op == .mul, fresh, g + at, y + at, 1, da + at, r.count)
                             }
                         })
                     }
                     if b.requiresGrad {
                         b.withGradBuffer(overwriting: { db, fresh in
                             Parallel.forEachRange(n) { r in
+                                let at = r.lowerBound
                                 switch (op, fresh) {
-                                case (.mul, true): for i in r { db[i] = g[i] * x[i] }
-                                case (.mul, false): for i in r { db[i] += g[i] * x[i] }
+                                case (.mul, _): Tensor.scaledRow(true, fresh, g + at, x + at, 1, db + at, r.count)
                                 case (_, true): for i in r { let v = y[i]; db[i] = 0 - g[i] * x[i] / (v * v) }
                                 case (_, false): for i in r { let v = y[i]; db[i] -= g[i] * x[i] / (v * v) }
                                 }

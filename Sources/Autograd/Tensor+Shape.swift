@@ -98,8 +98,7 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { g in
                 x.withGradBuffer { dx in
                     bc.reduceRows(into: dx, count: x.count) { d, o, _, r, n, _, rs in
-                        let gi = g.baseAddress! + o, di = d + r
-                        if rs == 0 { di[0] += contiguousSum(gi, count: n) } else { for i in 0..<n { di[i &* rs] += gi[i] } }
+                        addRow(g.baseAddress! + o, into: d + r, step: rs, count: n)
                     }
                 }
             }
