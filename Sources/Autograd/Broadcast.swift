@@ -102,7 +102,7 @@ struct Broadcast {
     /// `forEachRow` with the rows cut between the engine's threads when the result is large;
     /// only for bodies whose rows write disjoint memory.
     func forEachRowInParallel(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
-        guard shape.product >= 1 << 16 else { forEachRow(body); return }
+        guard shape.product >= Parallel.elementGrain else { forEachRow(body); return }
         let parts = Parallel.ranges(rowCount, parts: Parallel.chunkCount(rowCount))
         Parallel.forEachChunk(parts.count) { forEachRow(in: parts[$0], body) }
     }

@@ -37,11 +37,22 @@ public enum Parallel {
     /// Runs `body(range)` over `0..<count` in one range per thread when `count` reaches
     /// `grain` (element-wise loops, whose results do not depend on the cut), else in one call.
     @inline(__always)
-    static func forEachRange(_ count: Int, grain: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+    static func forEachRange(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> Void) {
         let w = width
         guard w > 1, count >= grain else { body(0..<count); return }
         let parts = ranges(count, parts: w)
         forEachChunk(parts.count) { body(parts[$0]) }
+    }
+
+    /// Elements below which an element-wise loop runs in one call: handing a piece to the pool
+    /// would cost more than it saves.
+    static var elementGrain: Int { 1 << 16 }
+
+    /// `forEachRange` over `rows` rows of `width` elements each: cut between the threads when
+    /// the rows hold as many elements as an element-wise loop's grain.
+    @inline(__always)
+    static func forEachRowRange(_ rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        forEachRange(rows, grain: Swift.max(1, elementGrain / Swift.max(width, 1)), body)
     }
 
     /// The pool, started at OpenBLAS's own default width (its `OPENBLAS_NUM_THREADS`, or the

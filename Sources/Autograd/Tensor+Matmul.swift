@@ -152,7 +152,7 @@ extension Tensor {
         out.withUnsafeMutableBufferPointer { py in
             if let bias {
                 bias.data.withUnsafeBufferPointer { pb in
-                    Parallel.forEachRange(rows, grain: Swift.max(1, (1 << 16) / Swift.max(nOut, 1))) { range in
+                    Parallel.forEachRowRange(rows, width: nOut) { range in
                         for r in range { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
                     }
                 }

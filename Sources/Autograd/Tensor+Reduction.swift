@@ -39,7 +39,7 @@ extension Tensor {
                 let src = px.baseAddress!, dst = py.baseAddress!
                 if inner == 1 {
                     // Each output sums one contiguous run of n values, in order.
-                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n, 1))) { r in
+                    Parallel.forEachRowRange(outer, width: n) { r in
                         for o in r {
                             let row = src + o &* n
                             var total: Float = 0
@@ -48,12 +48,12 @@ extension Tensor {
                         }
                     }
                 } else {
-                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n &* inner, 1))) { r in
+                    Parallel.forEachRowRange(outer, width: n &* inner) { r in
                         for o in r {
                             let d = dst + o &* inner, first = src + o &* n &* inner
                             if n == 0 { for i in 0..<inner { d[i] = 0 } ; continue }
                             for i in 0..<inner { d[i] = first[i] }
-                            for k in 1..<Swift.max(n, 1) {
+                            for k in 1..<n {
                                 let s = first + k &* inner
                                 for i in 0..<inner { d[i] += s[i] }
                             }
@@ -68,7 +68,7 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { pg in
                 x.withGradBuffer(overwriting: { dx, fresh in
                     let g = pg.baseAddress!
-                    Parallel.forEachRange(outer, grain: Swift.max(1, (1 << 16) / Swift.max(n &* inner, 1))) { r in
+                    Parallel.forEachRowRange(outer, width: n &* inner) { r in
                         for o in r {
                             let go = g + o &* inner
                             for k in 0..<n {

@@ -1,13 +1,14 @@
 import Foundation
 
 // Softmax, log-softmax and cross-entropy against soft labels, along the last axis.
-// Shape letters: R rows (all leading axes), N the last axis.
+// Shape letters: R rows (all leading axes), N the last axis. Large inputs cut their rows
+// between the engine threads; each row is computed by one thread, so values do not depend on the cut.
 
 extension Tensor {
     /// Row-wise softmax of `x` (R, N) into `y`, computed stably.
     @inline(__always)
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        forEachRowRange(rows, n) { range in
+        Parallel.forEachRowRange(rows, width: n) { range in
             for r in range {
                 let xr = x + r * n, yr = y + r * n
                 var m = -Float.infinity
@@ -16,13 +17,6 @@ extension Tensor {
                 for i in 0..<n { yr[i] *= inv }
             }
         }
-    }
-
-    /// Rows of width `n` cut between the engine threads when there are enough elements; each
-    /// row is computed by one thread, so the values do not depend on the cut.
-    @inline(__always)
-    static func forEachRowRange(_ rows: Int, _ n: Int, _ body: (Range<Int>) -> Void) {
-        Parallel.forEachRange(rows, grain: Swift.max(1, (1 << 16) / Swift.max(n, 1)), body)
     }
 
     private var lastAxis: Int { shape.last ?? 1 }
@@ -49,7 +43,7 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { g in
                 y.data.withUnsafeBufferPointer { py in
                     x.withGradBuffer { dx in
-                        Tensor.forEachRowRange(rows, n) { range in
+                        Parallel.forEachRowRange(rows, width: n) { range in
                             for r in range {
                                 var dot: Float = 0
                                 for i in 0..<n { dot += g[r * n + i] * py[r * n + i] }
@@ -68,7 +62,7 @@ extension Tensor {
         var out = uninitializedFloats(count)
         x.data.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { py in
-                Tensor.forEachRowRange(rows, n) { range in
+                Parallel.forEachRowRange(rows, width: n) { range in
                     for r in range {
                         let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
                         for i in 0..<n { py[r * n + i] = px[r * n + i] - lse }
@@ -81,7 +75,7 @@ extension Tensor {
             y.grad!.withUnsafeBufferPointer { g in
                 y.data.withUnsafeBufferPointer { py in
                     x.withGradBuffer { dx in
-                        Tensor.forEachRowRange(rows, n) { range in
+                        Parallel.forEachRowRange(rows, width: n) { range in
                             for r in range {
                                 var total: Float = 0
                                 for i in 0..<n { total += g[r * n + i] }
@@ -107,7 +101,7 @@ extension Tensor {
             labels.data.withUnsafeBufferPointer { pl in
                 logp.withUnsafeMutableBufferPointer { lp in
                     loss.withUnsafeMutableBufferPointer { out in
-                        Tensor.forEachRowRange(rows, n) { range in
+                        Parallel.forEachRowRange(rows, width: n) { range in
                             for r in range {
                                 let lse = Tensor.logSumExp(px.baseAddress! + r * n, n)
                                 var l: Float = 0
@@ -128,7 +122,7 @@ extension Tensor {
                     labels.data.withUnsafeBufferPointer { pl in
                         if x.requiresGrad {  // dx = g · (softmax · Σ label − label)
                             x.withGradBuffer { dx in
-                                Tensor.forEachRowRange(rows, n) { range in
+                                Parallel.forEachRowRange(rows, width: n) { range in
                                     for r in range {
                                         var mass: Float = 0
                                         for i in 0..<n { mass += pl[r * n + i] }
@@ -141,7 +135,7 @@ extension Tensor {
                         }
                         if labels.requiresGrad {  // dlabel = −g · ln softmax
                             labels.withGradBuffer { dl in
-                                Tensor.forEachRowRange(rows, n) { range in
+                                Parallel.forEachRowRange(rows, width: n) { range in
                                     for r in range { for i in 0..<n { dl[r * n + i] -= g[r] * lp[r * n + i] } }
                                 }
                             }

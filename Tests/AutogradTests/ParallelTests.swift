@@ -176,7 +176,7 @@ import TestSupport
         let a = try Tensor(shape: [m, k], data: values(m * k, seed: 4))
         let b = try Tensor(shape: [k, n], data: values(k * n, seed: 5))
         let expected = try atWidth(1) { try a.matmul(b).data }
-        try atWidth(2) {
+        atWidth(2) {
             let results = UnsafeMutablePointer<Bool>.allocate(capacity: 2)
             results.initialize(repeating: false, count: 2)
             defer { results.deallocate() }
