@@ -117,19 +117,19 @@ struct BenchAgent: ParsableCommand {
         let learner = Learner(agent: agent)
         let batch = try makeBatch(size, rng: RandomGenerator(seed: 2))
         try learner.step(batch)  // warm-up
-        var stepSamples: [Double] = [], sgemmSamples: [Double] = [], peak: Double?
-        var sgemm: BenchCase?
-        for round in 0..<3 {
-            let share = steps * (round + 1) / 3 - steps * round / 3
-            stepSamples += try (0..<share).map { _ in try Self.time { try learner.step(batch) } }
-            if sgemm == nil {
-                peak = BenchMemory.peakBytes()
-                sgemm = try BenchEngine.sgemmCase(1024)
-                try sgemm!.body()
-            }
-            sgemmSamples += try (0..<3).map { _ in try Self.time { try sgemm!.body() } }
+        // Third `round` of the steps, timed.
+        func third(_ round: Int) throws -> [Double] {
+            try (0..<(steps * (round + 1) / 3 - steps * round / 3)).map { _ in try Self.time { try learner.step(batch) } }
         }
-        return (Self.median(stepSamples) * 1000, sgemm!.flops / Self.median(sgemmSamples) / 1e9, peak)
+        var stepSamples = try third(0), sgemmSamples: [Double] = []
+        let peak = BenchMemory.peakBytes()
+        let sgemm = try BenchEngine.sgemmCase(1024)
+        try sgemm.body()
+        for round in 0..<3 {
+            if round > 0 { stepSamples += try third(round) }
+            sgemmSamples += try (0..<3).map { _ in try Self.time { try sgemm.body() } }
+        }
+        return (Self.median(stepSamples) * 1000, sgemm.flops / Self.median(sgemmSamples) / 1e9, peak)
     }
 
     /// Median time of one `act` for `actors` actors with `context` timesteps already in memory.
