@@ -76,10 +76,10 @@ public final class AdamW {
         let grads = parameters.map(\.tensor.grad)
         var sums = [Double](repeating: 0, count: grads.count)
         sums.withUnsafeMutableBufferPointer { out in
-            AdamW.forEachParameter(grads.map { $0?.count }) { k, whole in
+            AdamW.forEachParameter(grads.map { $0?.count }) { k in
                 grads[k]!.withUnsafeBufferPointer { g in
-                    if whole { out[k] = AdamW.sumOfSquares(g); return }
                     let pieces = AdamW.pieces(g.count)
+                    if pieces == 1 { out[k] = AdamW.sumOfSquares(g); return }
                     var partial = [Double](repeating: 0, count: pieces)
                     partial.withUnsafeMutableBufferPointer { part in
                         Parallel.forEachChunk(pieces) { i in
@@ -93,13 +93,13 @@ public final class AdamW {
         return Float(sums.reduce(0, +).squareRoot())
     }
 
-    /// Runs `body(k, whole)` for every parameter k with a count (a gradient): those of one
-    /// piece or less together, one parameter per chunk on the engine threads, with `whole`
-    /// true; then each larger one in turn, with `whole` false, for the body to cut into pieces.
-    static func forEachParameter(_ counts: [Int?], _ body: (Int, Bool) -> Void) {
+    /// Runs `body(k)` for every parameter k with a count (a gradient): those of one piece
+    /// together, one parameter per chunk on the engine threads; then each larger one in turn,
+    /// for the body to cut into pieces (a body's own job runs inline inside a chunk).
+    static func forEachParameter(_ counts: [Int?], _ body: (Int) -> Void) {
         let small = counts.indices.filter { counts[$0].map { $0 <= pieceSize } ?? false }
-        Parallel.forEachChunk(small.count) { body(small[$0], true) }
-        for k in counts.indices where (counts[k] ?? 0) > pieceSize { body(k, false) }
+        Parallel.forEachChunk(small.count) { body(small[$0]) }
+        for k in counts.indices where (counts[k] ?? 0) > pieceSize { body(k) }
     }
 
     /// Elements per piece when a parameter's pass is shared between the engine's threads.
@@ -165,15 +165,15 @@ public final class AdamW {
         let hyper = UpdateConstants(beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, decay: 1 - lr * c.weightDecay,
                                     stepSize: lr / bias1, bias2Root: bias2.squareRoot(), scale: scale)
         let grads = parameters.map(\.tensor.grad)
-        AdamW.forEachParameter(grads.map { $0?.count }) { k, whole in
+        AdamW.forEachParameter(grads.map { $0?.count }) { k in
             // Each parameter's tensor and moments are touched by one chunk at a time.
             grads[k]!.withUnsafeBufferPointer { g in
                 parameters[k].tensor.withMutableData { theta in
                     moments[k].first.withUnsafeMutableBufferPointer { m in
                         moments[k].second.withUnsafeMutableBufferPointer { v in
                             let count = theta.count
-                            Parallel.forEachChunk(whole ? 1 : AdamW.pieces(count)) { i in
-                                let r = whole ? 0..<count : AdamW.piece(i, of: count)
+                            Parallel.forEachChunk(AdamW.pieces(count)) { i in
+                                let r = AdamW.piece(i, of: count)
                                 AdamW.update(theta.baseAddress! + r.lowerBound, m.baseAddress! + r.lowerBound,
                                              v.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, count: r.count, hyper)
                             }
