@@ -109,6 +109,7 @@ extension Tensor {
             qkv.accumulateGrad(d)
         }
     }
+
     /// Softmax of each row of a tile's (m, n) scores over the keys its query sees
     /// (i − window < j ≤ i); the other columns become 0.
     @inline(__always)
